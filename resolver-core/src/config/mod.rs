@@ -1,0 +1,29 @@
+//! System configuration: resolv.conf, hosts and nsswitch, each reloaded when its file changes.
+
+mod hosts;
+mod nsswitch;
+mod resolv_conf;
+mod watch;
+
+pub use hosts::{HostEntry, Hosts};
+pub use nsswitch::{HostsSources, NsswitchHosts};
+pub use resolv_conf::ResolvConf;
+pub use watch::{ConfigPaths, SystemConfig, WatchedConfig};
+
+use std::io;
+use std::path::PathBuf;
+
+/// A configuration file that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file exists but could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+}

@@ -1,0 +1,94 @@
+//! The one error type of `resolver-core`.
+//!
+//! Modelled on hickory's `NetError`: a `#[non_exhaustive]` enum with predicates, so callers
+//! (the shim's EAI mapping, the CLI's exit codes, the daemon's rcodes) ask *what kind* of
+//! failure it was instead of matching on text.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::config::ConfigError;
+use crate::name::NameError;
+use crate::wire::WireError;
+
+/// Why a lookup or a configuration load failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Every candidate name was answered with NXDOMAIN (RFC 1035 rcode 3).
+    #[error("name does not exist (NXDOMAIN)")]
+    NxDomain,
+    /// The name exists but holds no address of the requested family (NODATA, RFC 2308 §2.2).
+    #[error("name exists but has no address of the requested family (NODATA)")]
+    NoData,
+    /// No usable answer from any nameserver before the deadline (`timeout` × `attempts`).
+    #[error("no answer from any nameserver within {0:?}")]
+    Timeout(Duration),
+    /// The nameservers answered SERVFAIL for every candidate that decided the outcome.
+    #[error("nameserver failure (SERVFAIL)")]
+    ServFail,
+    /// A nameserver answered with an rcode that ends the search (REFUSED, NOTIMP, FORMERR, …).
+    #[error("nameserver answered rcode {0}")]
+    Rcode(u8),
+    /// resolv.conf names no nameserver we can reach (and no default applies).
+    #[error("no nameserver configured")]
+    NoNameservers,
+    /// The name asked for is not a valid DNS name (empty label, label over 63 bytes, …).
+    #[error("invalid name: {0}")]
+    InvalidName(#[from] NameError),
+    /// A response that passed validation could not be decoded.
+    #[error("malformed response: {0}")]
+    Malformed(#[from] WireError),
+    /// A socket operation failed (not a timeout: those are [`Error::Timeout`]).
+    #[error("network error{}: {source}", server.map(|s| format!(" talking to {s}")).unwrap_or_default())]
+    Io {
+        /// The nameserver involved, when there was one.
+        server: Option<SocketAddr>,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A configuration file could not be read or is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl Error {
+    /// The name does not exist at all.
+    pub fn is_nx_domain(&self) -> bool {
+        matches!(self, Error::NxDomain)
+    }
+
+    /// The name exists but has no data of the asked type.
+    pub fn is_no_data(&self) -> bool {
+        matches!(self, Error::NoData)
+    }
+
+    /// A definitive negative answer: asking again will not help until the TTL expires.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NxDomain | Error::NoData)
+    }
+
+    /// No answer arrived in time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout(_))
+    }
+
+    /// A transient failure: retrying later may succeed (glibc's `TRY_AGAIN` / `EAI_AGAIN`).
+    pub fn is_temporary(&self) -> bool {
+        matches!(
+            self,
+            Error::Timeout(_) | Error::ServFail | Error::Rcode(_) | Error::Io { .. }
+        )
+    }
+
+    /// The caller's input was wrong (an invalid name), not the network.
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(self, Error::InvalidName(_))
+    }
+
+    pub(crate) fn io(server: Option<SocketAddr>, source: io::Error) -> Self {
+        Error::Io { server, source }
+    }
+}

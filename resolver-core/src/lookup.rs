@@ -1,0 +1,2 @@
+//! The lookup state machine: candidates from the policy, A then AAAA per candidate.
+// TODO(lead): implement.

@@ -1,0 +1,2 @@
+//! UDP exchange with fast retransmit and failover.
+// TODO(helper:transport): implement.
