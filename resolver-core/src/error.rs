@@ -40,6 +40,13 @@ pub enum Error {
     /// A response that passed validation could not be decoded.
     #[error("malformed response: {0}")]
     Malformed(#[from] WireError),
+    /// A numeric host of the other family than the one asked for (glibc's `EAI_ADDRFAMILY`).
+    #[error("numeric address of another family than requested")]
+    AddressFamily,
+    /// nsswitch.conf names a hosts source nodecache does not implement; only libc can
+    /// answer this call faithfully (the shim hands it over).
+    #[error("nsswitch hosts source '{0}' is not handled by nodecache")]
+    UnsupportedSource(String),
     /// A socket operation failed (not a timeout: those are [`Error::Timeout`]).
     #[error("network error{}: {source}", server.map(|s| format!(" talking to {s}")).unwrap_or_default())]
     Io {

@@ -14,6 +14,7 @@
 //! - [`resolver`]: the public blocking API for services, [`Resolver`].
 #![forbid(unsafe_code)]
 
+pub mod addrconfig;
 pub mod cache;
 pub mod config;
 pub mod error;

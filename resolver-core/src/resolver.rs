@@ -1,5 +1,42 @@
-//! The public blocking API.
-// TODO(lead): implement.
+//! The public blocking API: [`Resolver`].
+//!
+//! ```no_run
+//! use resolver_core::Resolver;
+//! let resolver = Resolver::from_system();
+//! for addr in resolver.lookup_socket_addrs("web.default", 8080)? {
+//!     println!("{addr}");
+//! }
+//! # Ok::<(), resolver_core::Error>(())
+//! ```
+//!
+//! One call goes: numeric host → hosts file (when nsswitch puts `files` first) → whole-lookup
+//! cache → search plan → per question: question cache, else the transport. Results of whole
+//! lookups are cached for the shortest TTL that went into them, so a warm lookup is one hash
+//! probe (SPEC §4: "cheap on a hit (sub-µs)").
+
+mod answer;
+mod builder;
+mod engine;
+
+pub use answer::{LookupAnswer, Source, parse_ipv4_aton, parse_ipv6};
+pub use builder::{ResolverBuilder, parse_search_mode};
+pub use engine::QueryEvent;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use crate::addrconfig::AddrConfig;
+use crate::cache::{Cache, CacheKey, CacheLookup};
+use crate::config::{SystemConfig, WatchedConfig};
+use crate::error::Error;
+use crate::lookup::QueryOutcome;
+use crate::policy::{SearchMode, SearchPolicy};
+use crate::stats::{Stats, StatsSnapshot};
+use crate::transport::{Transport, TransportConfig};
 
 /// Address family asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,8 +54,184 @@ pub enum Family {
 pub struct LookupOptions {
     /// Families wanted.
     pub family: Family,
+    /// `AI_ADDRCONFIG`: ask A only when the host has a non-loopback IPv4 address, AAAA only
+    /// when it has a non-loopback IPv6 address (glibc's `__check_pf`).
+    pub addrconfig: bool,
 }
 
-/// A resolver.
+impl Default for LookupOptions {
+    /// `AF_UNSPEC` with `AI_ADDRCONFIG`: what glibc does for `hints == NULL` and what
+    /// `getent ahosts` asks.
+    fn default() -> Self {
+        LookupOptions {
+            family: Family::Unspec,
+            addrconfig: true,
+        }
+    }
+}
+
+impl LookupOptions {
+    /// The 16-bit tag under which results of these options are cached.
+    fn cache_tag(&self) -> u16 {
+        let family = match self.family {
+            Family::Unspec => 0,
+            Family::Inet => 1,
+            Family::Inet6 => 2,
+        };
+        0x8000 | family | (u16::from(self.addrconfig) << 2)
+    }
+}
+
+/// Derived state that depends on one configuration generation.
 #[derive(Debug)]
-pub struct Resolver {}
+struct Derived {
+    generation: u64,
+    policy: Arc<SearchPolicy>,
+    transport: Arc<TransportConfig>,
+}
+
+/// A stub resolver with a cache. Cheap to share: wrap it in an `Arc` and use it from any thread.
+#[derive(Debug)]
+pub struct Resolver {
+    config: WatchedConfig,
+    search_mode: Option<SearchMode>,
+    transport: Arc<dyn Transport>,
+    /// Whole lookups: (options, name as given) → answer.
+    results: Option<Cache<Arc<LookupAnswer>>>,
+    /// Single questions: (qtype, absolute name) → outcome. Shared by lookups, so the NXDOMAIN
+    /// of `x.default.svc.cluster.local` is asked once for every name that tries it.
+    questions: Option<Cache<Arc<QueryOutcome>>>,
+    derived: Mutex<Option<Arc<Derived>>>,
+    seen_generation: AtomicU64,
+    addrconfig: AddrConfig,
+    stats: Stats,
+}
+
+impl Resolver {
+    /// A resolver configured from `/etc/resolv.conf`, `/etc/hosts`, `/etc/nsswitch.conf` and
+    /// the environment (`LOCALDOMAIN`, `RES_OPTIONS`, `NODECACHE_SEARCH`), with the cache on.
+    pub fn from_system() -> Self {
+        ResolverBuilder::new().build()
+    }
+
+    /// A builder for non-default settings (other files, cache off, another transport).
+    pub fn builder() -> ResolverBuilder {
+        ResolverBuilder::new()
+    }
+
+    /// Looks up every address of `host` (AF_UNSPEC, AI_ADDRCONFIG).
+    pub fn lookup_ip(&self, host: &str) -> Result<Arc<LookupAnswer>, Error> {
+        self.lookup(host, LookupOptions::default())
+    }
+
+    /// Looks up `host` and pairs every address with `port`, ready for `TcpStream::connect`.
+    pub fn lookup_socket_addrs(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
+        let answer = self.lookup_ip(host)?;
+        Ok(answer
+            .addrs
+            .iter()
+            .map(|&ip| SocketAddr::new(ip, port))
+            .collect())
+    }
+
+    /// Looks `host` up with the given options.
+    pub fn lookup(&self, host: &str, options: LookupOptions) -> Result<Arc<LookupAnswer>, Error> {
+        self.lookup_with_events(host, options, &mut |_| {})
+    }
+
+    /// Like [`Resolver::lookup`], reporting every question asked (from the cache or the wire)
+    /// to `on_event`, for `nodecache resolve` and the shim's debug log.
+    pub fn lookup_with_events(
+        &self,
+        host: &str,
+        options: LookupOptions,
+        on_event: &mut dyn FnMut(&QueryEvent<'_>),
+    ) -> Result<Arc<LookupAnswer>, Error> {
+        Stats::add(&self.stats.lookups, 1);
+        if let Some(answer) = answer::numeric(host, options.family) {
+            return answer.map(Arc::new);
+        }
+        let config = self.config.current();
+        self.forget_if_reloaded(&config);
+        let now = Instant::now();
+        let key = CacheKey::new(options.cache_tag(), host);
+        if let (Some(cache), Some(key)) = (&self.results, &key) {
+            if let CacheLookup::Fresh { value, .. } = cache.get(key, now) {
+                Stats::add(&self.stats.cache_hits, 1);
+                return value.into_result();
+            }
+        }
+        Stats::add(&self.stats.cache_misses, 1);
+        let derived = self.derived(&config);
+        let answer = engine::resolve(self, &config, &derived, host, options, on_event);
+        if let (Some(cache), Some(key), Ok(answer)) = (&self.results, &key, &answer) {
+            cache.insert(key, answer.clone(), answer.ttl, answer.is_negative(), now);
+        }
+        answer?.into_result()
+    }
+
+    /// Counters of what this resolver did.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    /// Drops every cached answer.
+    pub fn flush_cache(&self) {
+        if let Some(cache) = &self.results {
+            cache.clear();
+        }
+        if let Some(cache) = &self.questions {
+            cache.clear();
+        }
+    }
+
+    /// The search policy for the current configuration (for `nodecache explain`).
+    pub fn policy(&self) -> Arc<SearchPolicy> {
+        let config = self.config.current();
+        self.derived(&config).policy.clone()
+    }
+
+    /// The configuration in force.
+    pub fn system_config(&self) -> Arc<SystemConfig> {
+        self.config.current()
+    }
+
+    /// A changed configuration invalidates every cached answer: the search list, hosts file
+    /// or nameservers that produced them are gone.
+    fn forget_if_reloaded(&self, config: &SystemConfig) {
+        if self
+            .seen_generation
+            .swap(config.generation, Ordering::Relaxed)
+            != config.generation
+        {
+            self.flush_cache();
+        }
+    }
+
+    fn derived(&self, config: &SystemConfig) -> Arc<Derived> {
+        let mut slot = self.derived.lock();
+        if let Some(derived) = slot.as_ref().filter(|d| d.generation == config.generation) {
+            return derived.clone();
+        }
+        let derived = Arc::new(Derived {
+            generation: config.generation,
+            policy: Arc::new(SearchPolicy::new(&config.resolv, self.search_mode)),
+            transport: Arc::new(TransportConfig::from_resolv_conf(&config.resolv)),
+        });
+        *slot = Some(derived.clone());
+        derived
+    }
+}
+
+impl LookupAnswer {
+    /// Turns a cached negative answer back into its error.
+    fn into_result(self: Arc<Self>) -> Result<Arc<LookupAnswer>, Error> {
+        match self.negative {
+            None => Ok(self),
+            Some(negative) => Err(negative.into_error()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
