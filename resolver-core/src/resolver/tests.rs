@@ -1,1 +1,346 @@
+//! Resolver tests over a scripted transport: policy, caches, hosts and nsswitch without sockets.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, SOA};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use parking_lot::Mutex;
+
+use super::*;
+use crate::transport::{Exchange, Transport, TransportConfig};
+use crate::wire::rtype;
+
+/// A zone in memory: name → records. Unknown names are NXDOMAIN with an SOA (negative TTL 5 s).
+#[derive(Debug, Default)]
+struct ScriptedTransport {
+    records: HashMap<String, Vec<RData>>,
+    asked: Mutex<Vec<(String, u16)>>,
+}
+
+impl ScriptedTransport {
+    fn with(mut self, name: &str, rdata: RData) -> Self {
+        self.records
+            .entry(name.to_string())
+            .or_default()
+            .push(rdata);
+        self
+    }
+
+    fn asked(&self) -> Vec<(String, u16)> {
+        self.asked.lock().clone()
+    }
+
+    fn respond(&self, qname: &str, qtype: u16) -> Vec<u8> {
+        let name = Name::from_ascii(format!("{qname}.")).unwrap();
+        let rtype = RecordType::from(qtype);
+        let mut message = Message::new();
+        message
+            .set_message_type(MessageType::Response)
+            .set_recursion_desired(true);
+        message.add_query(Query::query(name.clone(), rtype));
+        let mut owner = name.clone();
+        let mut current = qname.to_string();
+        let mut exists = false;
+        for _ in 0..8 {
+            let Some(rdatas) = self.records.get(&current) else {
+                break;
+            };
+            exists = true;
+            let mut next = None;
+            for rdata in rdatas {
+                match rdata {
+                    RData::CNAME(target) => {
+                        message.add_answer(Record::from_rdata(owner.clone(), 30, rdata.clone()));
+                        next = Some(target.0.to_ascii().trim_end_matches('.').to_string());
+                    }
+                    other if other.record_type() == rtype => {
+                        message.add_answer(Record::from_rdata(owner.clone(), 30, rdata.clone()));
+                    }
+                    _ => {}
+                }
+            }
+            match next {
+                Some(target) => {
+                    owner = Name::from_ascii(format!("{target}.")).unwrap();
+                    current = target;
+                }
+                None => break,
+            }
+        }
+        if !exists {
+            message.set_response_code(ResponseCode::NXDomain);
+        }
+        if message.answers().is_empty() {
+            let soa = SOA::new(Name::root(), Name::root(), 1, 60, 60, 60, 5);
+            message.add_name_server(Record::from_rdata(Name::root(), 5, RData::SOA(soa)));
+        }
+        message.to_vec().unwrap()
+    }
+}
+
+impl Transport for ScriptedTransport {
+    fn exchange(
+        &self,
+        qname: &str,
+        qtype: u16,
+        _config: &TransportConfig,
+    ) -> Result<Exchange, Error> {
+        self.asked.lock().push((qname.to_string(), qtype));
+        Ok(Exchange {
+            response: self.respond(qname, qtype),
+            server: SocketAddr::from(([127, 0, 0, 53], 53)),
+            over_tcp: false,
+            queries_sent: 1,
+            retransmits: 0,
+            tcp_fallback: false,
+        })
+    }
+}
+
+fn a(ip: &str) -> RData {
+    RData::A(A(ip.parse().unwrap()))
+}
+fn aaaa(ip: &str) -> RData {
+    RData::AAAA(AAAA(ip.parse().unwrap()))
+}
+fn cname(target: &str) -> RData {
+    RData::CNAME(CNAME(Name::from_ascii(format!("{target}.")).unwrap()))
+}
+
+fn cluster() -> ScriptedTransport {
+    ScriptedTransport::default()
+        .with("web.default.svc.cluster.local", a("198.18.1.10"))
+        .with("api.dev.svc.cluster.local", a("198.18.1.20"))
+        .with("api.dev", a("198.18.9.9"))
+        .with("www.example.com", a("198.18.2.1"))
+        .with("www.example.com", aaaa("2001:db8::1"))
+        .with("ext.default.svc.cluster.local", cname("www.example.com"))
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    transport: Arc<ScriptedTransport>,
+    resolver: Resolver,
+}
+
+const POD_RESOLV: &str = "nameserver 127.0.0.53\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n";
+
+fn fixture(transport: ScriptedTransport, resolv: &str, hosts: &str, nsswitch: &str) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |file: &str, text: &str| {
+        let path = dir.path().join(file);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let transport = Arc::new(transport);
+    let resolver = Resolver::builder()
+        .resolv_conf(write("resolv.conf", resolv))
+        .hosts(write("hosts", hosts))
+        .nsswitch(write("nsswitch.conf", nsswitch))
+        .transport(transport.clone())
+        .build();
+    Fixture {
+        _dir: dir,
+        transport,
+        resolver,
+    }
+}
+
+fn pod() -> Fixture {
+    fixture(
+        cluster(),
+        POD_RESOLV,
+        "127.0.0.1 localhost\n198.18.5.5 pinned.example.com pinned\n",
+        "hosts: files dns\n",
+    )
+}
+
+/// Both families, whatever this machine's interfaces are.
+const BOTH: LookupOptions = LookupOptions {
+    family: Family::Unspec,
+    addrconfig: false,
+};
+
+fn ips(answer: &LookupAnswer) -> Vec<String> {
+    answer.addrs.iter().map(IpAddr::to_string).collect()
+}
+
+#[test]
+fn external_name_skips_impossible_cluster_candidates() {
+    let f = pod();
+    let answer = f.resolver.lookup("www.example.com", BOTH).unwrap();
+    assert_eq!(ips(&answer), ["198.18.2.1", "2001:db8::1"]);
+    assert_eq!(
+        f.transport.asked(),
+        [
+            ("www.example.com.svc.cluster.local".to_string(), rtype::A),
+            ("www.example.com".to_string(), rtype::A),
+            ("www.example.com".to_string(), rtype::AAAA),
+        ]
+    );
+}
+
+#[test]
+fn warm_lookup_sends_nothing_and_counts_a_hit() {
+    let f = pod();
+    f.resolver.lookup("web", BOTH).unwrap();
+    let sent = f.transport.asked().len();
+    let again = f.resolver.lookup("web", BOTH).unwrap();
+    assert_eq!(ips(&again), ["198.18.1.10"]);
+    assert_eq!(f.transport.asked().len(), sent);
+    assert_eq!(f.resolver.stats().cache_hits, 1);
+}
+
+#[test]
+fn question_cache_shares_negative_answers_between_names() {
+    let f = pod();
+    f.resolver.lookup("web", BOTH).unwrap();
+    f.resolver
+        .lookup("web.default.svc.cluster.local", BOTH)
+        .unwrap();
+    // The second name is absolute in Kubernetes mode and its questions are already cached.
+    let web_questions = f
+        .transport
+        .asked()
+        .iter()
+        .filter(|(n, _)| n == "web.default.svc.cluster.local")
+        .count();
+    assert_eq!(
+        web_questions,
+        2,
+        "A and AAAA asked once each: {:?}",
+        f.transport.asked()
+    );
+}
+
+#[test]
+fn public_name_never_shadows_a_service() {
+    let f = pod();
+    let answer = f.resolver.lookup("api.dev", BOTH).unwrap();
+    assert_eq!(ips(&answer), ["198.18.1.20"]);
+}
+
+#[test]
+fn externalname_cname_gives_target_addresses_and_canonical_name() {
+    let f = pod();
+    let answer = f.resolver.lookup("ext", BOTH).unwrap();
+    assert_eq!(ips(&answer), ["198.18.2.1", "2001:db8::1"]);
+    assert_eq!(answer.canonical_name, "www.example.com");
+}
+
+#[test]
+fn hosts_file_answers_before_dns() {
+    let f = pod();
+    let answer = f.resolver.lookup("pinned", BOTH).unwrap();
+    assert_eq!(ips(&answer), ["198.18.5.5"]);
+    assert_eq!(answer.source, Source::Hosts);
+    assert!(f.transport.asked().is_empty());
+}
+
+#[test]
+fn dns_before_files_falls_back_to_hosts_only_when_not_found() {
+    let f = fixture(
+        cluster(),
+        POD_RESOLV,
+        "198.18.5.5 pinned\n198.18.6.6 web\n",
+        "hosts: dns files\n",
+    );
+    assert_eq!(
+        ips(&f.resolver.lookup("pinned", BOTH).unwrap()),
+        ["198.18.5.5"]
+    );
+    assert_eq!(
+        ips(&f.resolver.lookup("web", BOTH).unwrap()),
+        ["198.18.1.10"]
+    );
+}
+
+#[test]
+fn unknown_nsswitch_source_is_not_ours() {
+    let f = fixture(cluster(), POD_RESOLV, "", "hosts: files myhostname dns\n");
+    let error = f.resolver.lookup("web", BOTH).unwrap_err();
+    assert!(
+        matches!(error, Error::UnsupportedSource(ref s) if s.contains("myhostname")),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn nonexistent_name_is_nxdomain_and_cached_negatively() {
+    let f = pod();
+    assert!(
+        f.resolver
+            .lookup("nope.example.com", BOTH)
+            .unwrap_err()
+            .is_nx_domain()
+    );
+    let sent = f.transport.asked().len();
+    assert!(
+        f.resolver
+            .lookup("nope.example.com", BOTH)
+            .unwrap_err()
+            .is_nx_domain()
+    );
+    assert_eq!(
+        f.transport.asked().len(),
+        sent,
+        "the negative answer is cached"
+    );
+}
+
+#[test]
+fn glibc_mode_asks_every_candidate() {
+    let f = pod();
+    let resolver = Resolver::builder()
+        .resolv_conf(f._dir.path().join("resolv.conf"))
+        .hosts(f._dir.path().join("hosts"))
+        .nsswitch(f._dir.path().join("nsswitch.conf"))
+        .search_mode(SearchMode::Glibc)
+        .transport(f.transport.clone())
+        .build();
+    resolver
+        .lookup(
+            "www.example.com",
+            LookupOptions {
+                family: Family::Inet,
+                addrconfig: false,
+            },
+        )
+        .unwrap();
+    let names: Vec<String> = f.transport.asked().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "www.example.com.default.svc.cluster.local",
+            "www.example.com.svc.cluster.local",
+            "www.example.com.cluster.local",
+            "www.example.com"
+        ]
+    );
+}
+
+#[test]
+fn numeric_hosts_never_touch_dns() {
+    let f = pod();
+    assert_eq!(
+        ips(&f.resolver.lookup("127.1", BOTH).unwrap()),
+        ["127.0.0.1"]
+    );
+    assert!(f.transport.asked().is_empty());
+}
+
+#[test]
+fn cache_off_asks_every_time() {
+    let f = pod();
+    let resolver = Resolver::builder()
+        .resolv_conf(f._dir.path().join("resolv.conf"))
+        .cache(false)
+        .transport(f.transport.clone())
+        .build();
+    resolver.lookup("web", BOTH).unwrap();
+    resolver.lookup("web", BOTH).unwrap();
+    assert_eq!(f.transport.asked().len(), 4);
+}
