@@ -1,0 +1,637 @@
+//! Cross-checks of the codec against hickory-proto, and malformed input.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, SOA};
+use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
+
+use super::*;
+
+fn name(text: &str) -> Name {
+    Name::from_ascii(text).expect("test name")
+}
+
+fn a(owner: &str, ttl: u32, ip: [u8; 4]) -> Record {
+    Record::from_rdata(name(owner), ttl, RData::A(A(Ipv4Addr::from(ip))))
+}
+
+fn aaaa(owner: &str, ttl: u32, ip: &str) -> Record {
+    let ip = Ipv6Addr::from_str(ip).expect("test address");
+    Record::from_rdata(name(owner), ttl, RData::AAAA(AAAA(ip)))
+}
+
+fn cname(owner: &str, ttl: u32, target: &str) -> Record {
+    Record::from_rdata(name(owner), ttl, RData::CNAME(CNAME(name(target))))
+}
+
+fn soa(owner: &str, ttl: u32, minimum: u32) -> Record {
+    let data = SOA::new(
+        name("ns1.example."),
+        name("hostmaster.example."),
+        7,
+        3600,
+        600,
+        86400,
+        minimum,
+    );
+    Record::from_rdata(name(owner), ttl, RData::SOA(data))
+}
+
+/// A response to (`qname`, `qtype`) with ID 0x1234, built and serialised by hickory.
+fn response(
+    qname: &str,
+    qtype: RecordType,
+    rcode: ResponseCode,
+    answers: Vec<Record>,
+    authority: Vec<Record>,
+) -> Vec<u8> {
+    let mut msg = Message::new();
+    msg.set_id(0x1234)
+        .set_message_type(MessageType::Response)
+        .set_op_code(OpCode::Query)
+        .set_recursion_desired(true)
+        .set_recursion_available(true)
+        .set_response_code(rcode)
+        .add_query(Query::query(name(qname), qtype));
+    msg.add_answers(answers).add_name_servers(authority);
+    let mut edns = Edns::new();
+    edns.set_max_payload(1232);
+    msg.set_edns(edns);
+    msg.to_vec().expect("hickory encodes")
+}
+
+fn v4(ip: [u8; 4]) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::from(ip))
+}
+
+#[test]
+fn hickory_decodes_our_queries() {
+    struct Case {
+        qname: &'static str,
+        qtype: u16,
+        flags: QueryFlags,
+    }
+    let plain = QueryFlags::default();
+    let edns_ad = QueryFlags {
+        recursion_desired: true,
+        edns_udp_size: Some(EDNS_UDP_SIZE),
+        authentic_data: true,
+    };
+    let no_rd = QueryFlags {
+        recursion_desired: false,
+        ..plain
+    };
+    let cases = [
+        Case {
+            qname: "www.example.com",
+            qtype: rtype::A,
+            flags: plain,
+        },
+        Case {
+            qname: "WWW.Example.com.",
+            qtype: rtype::AAAA,
+            flags: edns_ad,
+        },
+        Case {
+            qname: "kubernetes.default.svc.cluster.local",
+            qtype: rtype::SRV,
+            flags: no_rd,
+        },
+    ];
+    let mut buf = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let id = 0xBEEF ^ i as u16;
+        encode_query(&mut buf, id, case.qname, case.qtype, case.flags).expect("valid name");
+        let msg = Message::from_vec(&buf).expect("hickory parses our query");
+        assert_eq!(msg.id(), id);
+        assert_eq!(msg.message_type(), MessageType::Query);
+        assert_eq!(msg.op_code(), OpCode::Query);
+        assert_eq!(msg.recursion_desired(), case.flags.recursion_desired);
+        assert_eq!(msg.authentic_data(), case.flags.authentic_data);
+        assert_eq!(msg.queries().len(), 1);
+        let query = &msg.queries()[0];
+        let want = case.qname.trim_end_matches('.');
+        assert_eq!(query.name().to_ascii().trim_end_matches('.'), want);
+        assert_eq!(u16::from(query.query_type()), case.qtype);
+        assert_eq!(query.query_class(), DNSClass::IN);
+        assert!(msg.answers().is_empty() && msg.name_servers().is_empty());
+        match case.flags.edns_udp_size {
+            Some(size) => {
+                let edns = msg.extensions().as_ref().expect("OPT record");
+                assert_eq!(edns.max_payload(), size);
+                assert_eq!(edns.version(), 0);
+                assert!(!edns.flags().dnssec_ok);
+            }
+            None => assert!(msg.extensions().is_none()),
+        }
+    }
+}
+
+#[test]
+fn encode_rejects_invalid_names_and_leaves_buffer_empty() {
+    let mut buf = vec![1, 2, 3];
+    for bad in [
+        "",
+        ".",
+        "a..b",
+        &"x".repeat(64),
+        &format!("{}.com", "a.".repeat(126)),
+    ] {
+        assert_eq!(
+            encode_query(&mut buf, 1, bad, rtype::A, QueryFlags::default()),
+            Err(WireError::InvalidName),
+            "{bad}"
+        );
+        assert!(buf.is_empty());
+    }
+}
+
+#[test]
+fn header_matches_hickory() {
+    let msg = response(
+        "a.example.",
+        RecordType::A,
+        ResponseCode::NXDomain,
+        vec![],
+        vec![soa("example.", 60, 30)],
+    );
+    let header = Header::parse(&msg).expect("header");
+    assert_eq!(header.id, 0x1234);
+    assert!(header.is_response() && !header.is_truncated() && !header.is_authoritative());
+    assert_eq!((header.opcode(), header.rcode()), (0, rcode::NXDOMAIN));
+    assert_eq!(
+        (
+            header.qdcount,
+            header.ancount,
+            header.nscount,
+            header.arcount
+        ),
+        (1, 0, 1, 1)
+    );
+    assert_eq!(Header::parse(&msg[..11]), Err(WireError::ShortMessage));
+}
+
+#[test]
+fn validate_response_checks_every_field() {
+    let good = response(
+        "www.Example.com.",
+        RecordType::A,
+        ResponseCode::NoError,
+        vec![a("www.example.com.", 60, [192, 0, 2, 1])],
+        vec![],
+    );
+    let patched = |offset: usize, value: u8| {
+        let mut msg = good.clone();
+        msg[offset] = value;
+        msg
+    };
+    let mut class_ch = good.clone();
+    // The question's class is the 2 octets after QTYPE: header 12 + name 17 + type 2.
+    class_ch[12 + 17 + 2..12 + 17 + 4].copy_from_slice(&3u16.to_be_bytes());
+    let cases: Vec<(&str, Vec<u8>, &str, u16, Result<(), WireError>)> = vec![
+        ("ok", good.clone(), "www.example.com", rtype::A, Ok(())),
+        (
+            "case-insensitive",
+            good.clone(),
+            "WWW.EXAMPLE.COM.",
+            rtype::A,
+            Ok(()),
+        ),
+        (
+            "QR clear",
+            patched(2, good[2] & 0x7F),
+            "www.example.com",
+            rtype::A,
+            Err(WireError::NotResponse),
+        ),
+        (
+            "opcode STATUS",
+            patched(2, good[2] | 0x10),
+            "www.example.com",
+            rtype::A,
+            Err(WireError::NotResponse),
+        ),
+        (
+            "wrong ID",
+            patched(1, 0x35),
+            "www.example.com",
+            rtype::A,
+            Err(WireError::IdMismatch),
+        ),
+        (
+            "QDCOUNT 0",
+            patched(5, 0),
+            "www.example.com",
+            rtype::A,
+            Err(WireError::QuestionMismatch),
+        ),
+        (
+            "QDCOUNT 2",
+            patched(5, 2),
+            "www.example.com",
+            rtype::A,
+            Err(WireError::QuestionMismatch),
+        ),
+        (
+            "other name",
+            good.clone(),
+            "www.example.org",
+            rtype::A,
+            Err(WireError::QuestionMismatch),
+        ),
+        (
+            "parent name",
+            good.clone(),
+            "example.com",
+            rtype::A,
+            Err(WireError::QuestionMismatch),
+        ),
+        (
+            "other type",
+            good.clone(),
+            "www.example.com",
+            rtype::AAAA,
+            Err(WireError::QuestionMismatch),
+        ),
+        (
+            "class CH",
+            class_ch,
+            "www.example.com",
+            rtype::A,
+            Err(WireError::QuestionMismatch),
+        ),
+        (
+            "header only",
+            good[..12].to_vec(),
+            "www.example.com",
+            rtype::A,
+            Err(WireError::ShortMessage),
+        ),
+        (
+            "no qclass",
+            good[..12 + 17 + 2].to_vec(),
+            "www.example.com",
+            rtype::A,
+            Err(WireError::ShortMessage),
+        ),
+    ];
+    for (what, msg, qname, qtype, want) in cases {
+        assert_eq!(
+            validate_response(&msg, 0x1234, qname, qtype).map(|_| ()),
+            want,
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn parse_address_answers_built_by_hickory() {
+    struct Case {
+        what: &'static str,
+        qname: &'static str,
+        qtype: RecordType,
+        rcode: ResponseCode,
+        answers: Vec<Record>,
+        authority: Vec<Record>,
+        addrs: Vec<IpAddr>,
+        canonical: Option<&'static str>,
+        ttl: u32,
+    }
+    let ip6 = IpAddr::V6(Ipv6Addr::from_str("2001:db8::1").expect("v6"));
+    let cases = vec![
+        Case {
+            what: "two addresses, min TTL",
+            qname: "www.example.com.",
+            qtype: RecordType::A,
+            rcode: ResponseCode::NoError,
+            answers: vec![
+                a("www.example.com.", 300, [192, 0, 2, 1]),
+                a("www.example.com.", 120, [192, 0, 2, 2]),
+            ],
+            authority: vec![],
+            addrs: vec![v4([192, 0, 2, 1]), v4([192, 0, 2, 2])],
+            canonical: None,
+            ttl: 120,
+        },
+        Case {
+            what: "CNAME chain in order, mixed case, chain TTL lowest",
+            qname: "www.example.com.",
+            qtype: RecordType::A,
+            rcode: ResponseCode::NoError,
+            answers: vec![
+                cname("WWW.example.COM.", 30, "cdn.Example.net."),
+                cname("cdn.example.net.", 600, "edge.cdn.example.net."),
+                a("EDGE.cdn.example.net.", 60, [198, 51, 100, 7]),
+            ],
+            authority: vec![],
+            addrs: vec![v4([198, 51, 100, 7])],
+            canonical: Some("edge.cdn.example.net"),
+            ttl: 30,
+        },
+        Case {
+            what: "CNAME chain in reverse order with unrelated records",
+            qname: "www.example.com.",
+            qtype: RecordType::A,
+            rcode: ResponseCode::NoError,
+            answers: vec![
+                a("other.example.", 5, [203, 0, 113, 9]),
+                a("edge.example.net.", 90, [198, 51, 100, 8]),
+                cname("mid.example.net.", 100, "edge.example.net."),
+                cname("www.example.com.", 200, "mid.example.net."),
+                a("www.example.com.", 1, [203, 0, 113, 1]),
+            ],
+            authority: vec![],
+            addrs: vec![v4([198, 51, 100, 8])],
+            canonical: Some("edge.example.net"),
+            ttl: 90,
+        },
+        Case {
+            what: "AAAA",
+            qname: "v6.example.",
+            qtype: RecordType::AAAA,
+            rcode: ResponseCode::NoError,
+            answers: vec![
+                a("v6.example.", 60, [192, 0, 2, 1]),
+                aaaa("v6.example.", 45, "2001:db8::1"),
+            ],
+            authority: vec![],
+            addrs: vec![ip6],
+            canonical: None,
+            ttl: 45,
+        },
+        Case {
+            what: "NXDOMAIN: SOA TTL below MINIMUM",
+            qname: "nope.example.",
+            qtype: RecordType::A,
+            rcode: ResponseCode::NXDomain,
+            answers: vec![],
+            authority: vec![soa("example.", 20, 300)],
+            addrs: vec![],
+            canonical: None,
+            ttl: 20,
+        },
+        Case {
+            what: "NODATA after a CNAME: MINIMUM below SOA TTL",
+            qname: "alias.example.",
+            qtype: RecordType::AAAA,
+            rcode: ResponseCode::NoError,
+            answers: vec![cname("alias.example.", 300, "v4only.example.")],
+            authority: vec![soa("example.", 900, 15)],
+            addrs: vec![],
+            canonical: Some("v4only.example"),
+            ttl: 15,
+        },
+        Case {
+            what: "NODATA without SOA",
+            qname: "v4only.example.",
+            qtype: RecordType::AAAA,
+            rcode: ResponseCode::NoError,
+            answers: vec![],
+            authority: vec![],
+            addrs: vec![],
+            canonical: None,
+            ttl: 0,
+        },
+        Case {
+            what: "SERVFAIL is never cached here",
+            qname: "broken.example.",
+            qtype: RecordType::A,
+            rcode: ResponseCode::ServFail,
+            answers: vec![],
+            authority: vec![soa("example.", 900, 900)],
+            addrs: vec![],
+            canonical: None,
+            ttl: 0,
+        },
+        Case {
+            what: "CNAME loop ends without addresses",
+            qname: "loop1.example.",
+            qtype: RecordType::A,
+            rcode: ResponseCode::NoError,
+            answers: vec![
+                cname("loop1.example.", 60, "loop2.example."),
+                cname("loop2.example.", 60, "loop1.example."),
+            ],
+            authority: vec![],
+            addrs: vec![],
+            // 16 links (even) lead back to the question name.
+            canonical: None,
+            ttl: 0,
+        },
+    ];
+    for case in cases {
+        let msg = response(
+            case.qname,
+            case.qtype,
+            case.rcode,
+            case.answers,
+            case.authority,
+        );
+        let qtype = u16::from(case.qtype);
+        validate_response(&msg, 0x1234, case.qname, qtype).expect(case.what);
+        let got = parse_address_answer(&msg, case.qname, qtype).expect(case.what);
+        assert_eq!(got.rcode, case.rcode.low(), "{}", case.what);
+        assert_eq!(got.addrs, case.addrs, "{}", case.what);
+        assert_eq!(
+            got.canonical_name.as_deref(),
+            case.canonical,
+            "{}",
+            case.what
+        );
+        assert_eq!(got.ttl, case.ttl, "{}", case.what);
+        assert!(!got.truncated, "{}", case.what);
+    }
+}
+
+#[test]
+fn hickory_compresses_and_we_follow_pointers() {
+    let msg = response(
+        "www.example.com.",
+        RecordType::A,
+        ResponseCode::NoError,
+        vec![a("www.example.com.", 60, [192, 0, 2, 1])],
+        vec![],
+    );
+    // The answer's owner is a pointer to the question name at offset 12.
+    assert!(
+        msg.windows(2).any(|w| w == [0xC0, 0x0C]),
+        "hickory did not compress: {msg:?}"
+    );
+    let got = parse_address_answer(&msg, "www.example.com", rtype::A).expect("parses");
+    assert_eq!(got.addrs, vec![v4([192, 0, 2, 1])]);
+}
+
+#[test]
+fn chain_longer_than_the_bound_is_cut() {
+    let links: Vec<Record> = (0..20)
+        .map(|i| {
+            cname(
+                &format!("n{i}.example."),
+                60,
+                &format!("n{}.example.", i + 1),
+            )
+        })
+        .collect();
+    let mut answers = links;
+    answers.push(a("n20.example.", 60, [192, 0, 2, 20]));
+    let msg = response(
+        "n0.example.",
+        RecordType::A,
+        ResponseCode::NoError,
+        answers,
+        vec![],
+    );
+    let got = parse_address_answer(&msg, "n0.example.", rtype::A).expect("parses");
+    assert!(got.addrs.is_empty());
+    assert_eq!(got.canonical_name.as_deref(), Some("n16.example"));
+}
+
+/// A hand-made response for `a.` IN A whose one answer is `rdata` under the given TYPE.
+fn hand_made(answer_owner: &[u8], rtype_: u16, rdata: &[u8]) -> Vec<u8> {
+    let mut msg = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+    msg.extend_from_slice(b"\x01a\x00\x00\x01\x00\x01");
+    msg.extend_from_slice(answer_owner);
+    msg.extend_from_slice(&rtype_.to_be_bytes());
+    msg.extend_from_slice(&[0, 1, 0, 0, 0, 60]);
+    msg.extend_from_slice(&u16::try_from(rdata.len()).expect("short").to_be_bytes());
+    msg.extend_from_slice(rdata);
+    msg
+}
+
+#[test]
+fn malformed_hand_made_answers() {
+    let cases: Vec<(&str, Vec<u8>, Result<Vec<IpAddr>, WireError>)> = vec![
+        (
+            "valid",
+            hand_made(b"\xC0\x0C", rtype::A, &[192, 0, 2, 1]),
+            Ok(vec![v4([192, 0, 2, 1])]),
+        ),
+        (
+            "A rdata 5 octets",
+            hand_made(b"\xC0\x0C", rtype::A, &[192, 0, 2, 1, 0]),
+            Err(WireError::BadRdata),
+        ),
+        (
+            "owner points at itself",
+            hand_made(b"\xC0\x13", rtype::A, &[192, 0, 2, 1]),
+            Err(WireError::BadPointer),
+        ),
+        (
+            "owner points forward",
+            hand_made(b"\xC0\x30", rtype::A, &[192, 0, 2, 1]),
+            Err(WireError::BadPointer),
+        ),
+        (
+            "CNAME rdata loops",
+            hand_made(b"\xC0\x0C", rtype::CNAME, b"\x01b\xC0\x1F"),
+            Err(WireError::BadPointer),
+        ),
+        (
+            "CNAME rdata longer than name",
+            hand_made(b"\xC0\x0C", rtype::CNAME, b"\x01b\x00\x00"),
+            Err(WireError::BadRdata),
+        ),
+        // A high-bit TTL is 0 (RFC 2181 §8), checked below.
+    ];
+    for (what, msg, want) in cases {
+        let got = parse_address_answer(&msg, "a", rtype::A).map(|ans| ans.addrs);
+        assert_eq!(got, want, "{what}");
+    }
+    let mut high_ttl = hand_made(b"\xC0\x0C", rtype::A, &[192, 0, 2, 1]);
+    high_ttl[12 + 7 + 6] = 0x80;
+    assert_eq!(
+        parse_address_answer(&high_ttl, "a", rtype::A).map(|ans| ans.ttl),
+        Ok(0)
+    );
+}
+
+#[test]
+fn question_pointer_loop_is_rejected() {
+    let msg = [
+        0x12, 0x34, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 0x0C, 0, 1, 0, 1,
+    ];
+    assert_eq!(
+        validate_response(&msg, 0x1234, "a", rtype::A),
+        Err(WireError::BadPointer)
+    );
+    assert_eq!(
+        parse_address_answer(&msg, "a", rtype::A),
+        Err(WireError::BadPointer)
+    );
+}
+
+/// Responses exercising every section: chain, SOA, OPT.
+fn corpus() -> Vec<(Vec<u8>, &'static str, u16)> {
+    vec![
+        (
+            response(
+                "www.example.com.",
+                RecordType::A,
+                ResponseCode::NoError,
+                vec![
+                    cname("www.example.com.", 30, "cdn.example.net."),
+                    a("cdn.example.net.", 60, [198, 51, 100, 7]),
+                ],
+                vec![],
+            ),
+            "www.example.com",
+            rtype::A,
+        ),
+        (
+            response(
+                "nope.example.",
+                RecordType::AAAA,
+                ResponseCode::NXDomain,
+                vec![],
+                vec![soa("example.", 20, 300)],
+            ),
+            "nope.example",
+            rtype::AAAA,
+        ),
+        (
+            hand_made(b"\xC0\x0C", rtype::A, &[192, 0, 2, 1]),
+            "a",
+            rtype::A,
+        ),
+    ]
+}
+
+#[test]
+fn every_truncation_is_an_error_never_a_panic() {
+    for (msg, qname, qtype) in corpus() {
+        assert!(parse_address_answer(&msg, qname, qtype).is_ok());
+        for len in 0..msg.len() {
+            let prefix = &msg[..len];
+            assert!(
+                parse_address_answer(prefix, qname, qtype).is_err(),
+                "prefix {len} of {msg:?}"
+            );
+            let _ = validate_response(prefix, 0x1234, qname, qtype);
+        }
+    }
+}
+
+#[test]
+fn corrupted_octets_never_panic() {
+    // A deterministic xorshift generator: every run checks the same 20k corruptions.
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for (msg, qname, qtype) in corpus() {
+        for _ in 0..20_000 / 3 {
+            let mut bad = msg.clone();
+            for _ in 0..1 + next() % 4 {
+                let at = (next() % bad.len() as u64) as usize;
+                bad[at] = next() as u8;
+            }
+            let _ = validate_response(&bad, 0x1234, qname, qtype);
+            let _ = parse_address_answer(&bad, qname, qtype);
+        }
+    }
+}
