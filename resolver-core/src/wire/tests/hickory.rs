@@ -132,7 +132,15 @@ fn validate_response_checks_every_field() {
     let mut class_ch = good.clone();
     // The question's class is the 2 octets after QTYPE: header 12 + name 17 + type 2.
     class_ch[12 + 17 + 2..12 + 17 + 4].copy_from_slice(&3u16.to_be_bytes());
-    let cases: Vec<(&str, Vec<u8>, &str, u16, Result<(), WireError>)> = vec![
+    // (what, message, qname, qtype, expected)
+    type Case = (
+        &'static str,
+        Vec<u8>,
+        &'static str,
+        u16,
+        Result<(), WireError>,
+    );
+    let cases: Vec<Case> = vec![
         ("ok", good.clone(), "www.example.com", rtype::A, Ok(())),
         (
             "case-insensitive",

@@ -21,7 +21,9 @@ pub(super) fn hand_made(answer_owner: &[u8], rtype_: u16, rdata: &[u8]) -> Vec<u
 
 #[test]
 fn malformed_hand_made_answers() {
-    let cases: Vec<(&str, Vec<u8>, Result<Vec<IpAddr>, WireError>)> = vec![
+    // (what, message, expected addresses)
+    type Case = (&'static str, Vec<u8>, Result<Vec<IpAddr>, WireError>);
+    let cases: Vec<Case> = vec![
         (
             "valid",
             hand_made(b"\xC0\x0C", rtype::A, &[192, 0, 2, 1]),
