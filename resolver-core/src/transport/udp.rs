@@ -15,7 +15,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::retransmit::RetransmitSchedule;
+use super::retransmit::{PlannedSend, RetransmitSchedule};
 use super::rtt::RttTable;
 use super::{Exchange, Question, Tally, asks_elsewhere};
 use crate::error::Error;
@@ -90,146 +90,200 @@ pub(super) fn exchange(
     order: &[usize],
     rtt: &RttTable,
 ) -> Result<UdpOutcome, Error> {
-    let servers = q.servers;
-    let config = q.config;
-    let (socket, dual_stack) = open_socket(servers).map_err(|e| Error::io(None, e))?;
-    let mut schedule = RetransmitSchedule::with_order(
-        servers.len(),
-        order,
-        config.first_retransmit,
-        config.timeout,
-        config.total_budget(),
-    );
-    let mut last_io: Option<(SocketAddr, io::Error)> = None;
-    let mut rtos = Vec::with_capacity(servers.len());
-    for (index, &server) in servers.iter().enumerate() {
-        let rto = rtt.rto(server, config.first_retransmit);
-        rtos.push(rto);
-        schedule.set_rto(index, rto);
-        if destination(server, dual_stack).is_none() {
-            let unsupported = io::Error::from_raw_os_error(libc::EAFNOSUPPORT);
-            last_io = Some((server, unsupported));
-            schedule.server_failed(index, Duration::ZERO);
-        }
-    }
-    let mut track = vec![ServerTrack::default(); servers.len()];
-    let mut tally = Tally::default();
-    let mut last_refusal: Option<(usize, Vec<u8>)> = None;
+    let mut attempt = Attempt::new(q, order, rtt)?;
     let mut buf = vec![0u8; MAX_MESSAGE];
-
     let ending = loop {
         let now = q.started.elapsed();
-        if let Some(send) = schedule.next_send().filter(|send| send.at <= now) {
-            let target = servers
-                .get(send.server)
-                .and_then(|&server| destination(server, dual_stack).map(|to| (server, to)));
-            let result = match target {
-                Some((_, to)) => socket.send_to(&q.query, to).map(drop),
-                None => Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT)),
-            };
-            match result {
-                Ok(()) => {
-                    tally.queries_sent += 1;
-                    if tally.queries_sent > 1 {
-                        tally.retransmits += 1;
-                    }
-                    if let Some(t) = track.get_mut(send.server) {
-                        t.sends += 1;
-                        t.first_send.get_or_insert_with(Instant::now);
-                    }
-                    schedule.sent(now);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    // Unreachable network, no route, …: this server is out for this question.
-                    if let Some((server, _)) = target {
-                        last_io = Some((server, e));
-                    }
-                    schedule.server_failed(send.server, now);
-                }
-            }
+        if let Some(send) = attempt.schedule.next_send().filter(|send| send.at <= now) {
+            attempt.send(send, now);
             continue;
         }
-        let deadline = schedule.deadline();
-        if schedule.all_failed() || now >= deadline {
+        let deadline = attempt.schedule.deadline();
+        if attempt.schedule.all_failed() || now >= deadline {
             break Ending::NoAnswer;
         }
-        let wake = schedule
+        let wake = attempt
+            .schedule
             .next_send()
             .map_or(deadline, |send| send.at.min(deadline));
         let wait = wake.saturating_sub(now).max(MIN_WAIT);
-        socket
+        attempt
+            .socket
             .set_read_timeout(Some(wait))
             .map_err(|e| Error::io(None, e))?;
-        let (len, from) = match socket.recv_from(&mut buf) {
+        let (len, from) = match attempt.socket.recv_from(&mut buf) {
             Ok(received) => received,
             Err(e) if is_transient(&e) => continue,
             Err(e) => return Err(Error::io(None, e)),
         };
-        let Some(index) = (0..servers.len()).find(|&i| {
-            track.get(i).is_some_and(|t| t.sends > 0)
+        if let Some(ending) = buf
+            .get(..len)
+            .and_then(|msg| attempt.receive(msg, from, rtt))
+        {
+            break ending;
+        }
+    };
+    attempt.mark_silent_servers(rtt);
+    attempt.outcome(ending)
+}
+
+/// The state of one UDP exchange.
+#[derive(Debug)]
+struct Attempt<'q> {
+    q: &'q Question<'q>,
+    socket: UdpSocket,
+    dual_stack: bool,
+    schedule: RetransmitSchedule,
+    /// Per server (by index): sends and answers.
+    track: Vec<ServerTrack>,
+    /// Per server (by index): the RTO it started with.
+    rtos: Vec<Duration>,
+    tally: Tally,
+    /// The last SERVFAIL/REFUSED/NOTIMP/FORMERR response, returned if nothing better comes.
+    last_refusal: Option<(usize, Vec<u8>)>,
+    /// The last send error, returned if every server failed that way.
+    last_io: Option<(SocketAddr, io::Error)>,
+}
+
+impl<'q> Attempt<'q> {
+    fn new(q: &'q Question<'q>, order: &[usize], rtt: &RttTable) -> Result<Self, Error> {
+        let servers = q.servers;
+        let config = q.config;
+        let (socket, dual_stack) = open_socket(servers).map_err(|e| Error::io(None, e))?;
+        let mut schedule = RetransmitSchedule::with_order(
+            servers.len(),
+            order,
+            config.first_retransmit,
+            config.timeout,
+            config.total_budget(),
+        );
+        let mut last_io = None;
+        let mut rtos = Vec::with_capacity(servers.len());
+        for (index, &server) in servers.iter().enumerate() {
+            let rto = rtt.rto(server, config.first_retransmit);
+            rtos.push(rto);
+            schedule.set_rto(index, rto);
+            if destination(server, dual_stack).is_none() {
+                // An IPv6 server while this host has no IPv6 socket.
+                last_io = Some((server, io::Error::from_raw_os_error(libc::EAFNOSUPPORT)));
+                schedule.server_failed(index, Duration::ZERO);
+            }
+        }
+        Ok(Attempt {
+            q,
+            socket,
+            dual_stack,
+            schedule,
+            track: vec![ServerTrack::default(); servers.len()],
+            rtos,
+            tally: Tally::default(),
+            last_refusal: None,
+            last_io,
+        })
+    }
+
+    /// Sends the planned datagram; a server we cannot send to is out for this question.
+    fn send(&mut self, send: PlannedSend, now: Duration) {
+        let Some(&server) = self.q.servers.get(send.server) else {
+            self.schedule.server_failed(send.server, now);
+            return;
+        };
+        let result = match destination(server, self.dual_stack) {
+            Some(to) => self.socket.send_to(&self.q.query, to).map(drop),
+            None => Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT)),
+        };
+        match result {
+            Ok(()) => {
+                self.tally.queries_sent += 1;
+                if self.tally.queries_sent > 1 {
+                    self.tally.retransmits += 1;
+                }
+                if let Some(track) = self.track.get_mut(send.server) {
+                    track.sends += 1;
+                    track.first_send.get_or_insert_with(Instant::now);
+                }
+                self.schedule.sent(now);
+            }
+            // Not sent: the schedule still has it due, the loop tries again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // Unreachable network, no route, …
+            Err(e) => {
+                self.last_io = Some((server, e));
+                self.schedule.server_failed(send.server, now);
+            }
+        }
+    }
+
+    /// Looks at a datagram: `Some` when it ends the exchange. Datagrams not from a server we
+    /// sent to, or not answering our question, are ignored.
+    fn receive(&mut self, msg: &[u8], from: SocketAddr, rtt: &RttTable) -> Option<Ending> {
+        let servers = self.q.servers;
+        let index = (0..servers.len()).find(|&i| {
+            self.track.get(i).is_some_and(|t| t.sends > 0)
                 && servers.get(i).is_some_and(|&s| same_endpoint(s, from))
-        }) else {
-            continue; // not from a server we asked: spoofed, stray or late from another socket
-        };
-        let Some(msg) = buf.get(..len) else { continue };
-        let Ok(header) = wire::validate_response(msg, q.id, q.qname, q.qtype) else {
-            continue; // not an answer to our question
-        };
-        if let (Some(t), Some(&server)) = (track.get_mut(index), servers.get(index)) {
-            t.answered = true;
-            // Karn's rule: time only a server asked once, whose answer is unambiguous.
-            match t.first_send.filter(|_| t.sends == 1) {
+        })?;
+        let header = wire::validate_response(msg, self.q.id, self.q.qname, self.q.qtype).ok()?;
+        if let (Some(track), Some(&server)) = (self.track.get_mut(index), servers.get(index)) {
+            track.answered = true;
+            // Karn's rule (RFC 6298 §3): time only a server asked once; an answer after a
+            // retransmission could belong to either datagram.
+            match track.first_send.filter(|_| track.sends == 1) {
                 Some(sent) => rtt.observe(server, sent.elapsed(), Instant::now()),
                 None => rtt.answered(server, Instant::now()),
             }
         }
         if header.is_truncated() {
-            break Ending::Truncated(index);
+            return Some(Ending::Truncated(index));
         }
         if asks_elsewhere(header.rcode()) {
-            last_refusal = Some((index, msg.to_vec()));
-            schedule.server_failed(index, q.started.elapsed());
-            continue;
+            self.last_refusal = Some((index, msg.to_vec()));
+            self.schedule.server_failed(index, self.q.started.elapsed());
+            return None;
         }
-        break Ending::Answer(index, msg.to_vec());
-    };
+        Some(Ending::Answer(index, msg.to_vec()))
+    }
 
-    // Servers that stayed silent past their RTO go behind the others next time.
-    let now = Instant::now();
-    for ((t, &server), &rto) in track.iter().zip(servers).zip(&rtos) {
-        if !t.answered
-            && t.first_send
-                .is_some_and(|sent| now.duration_since(sent) >= rto)
-        {
-            rtt.mark_down(server, now);
+    /// Servers that stayed silent past their RTO go behind the others for the next questions.
+    fn mark_silent_servers(&self, rtt: &RttTable) {
+        let now = Instant::now();
+        let servers = self.track.iter().zip(self.q.servers).zip(&self.rtos);
+        for ((track, &server), &rto) in servers {
+            let overdue = track
+                .first_send
+                .is_some_and(|sent| now.duration_since(sent) >= rto);
+            if overdue && !track.answered {
+                rtt.mark_down(server, now);
+            }
         }
     }
 
-    let answered = |index: usize, response: Vec<u8>| {
-        let server = servers
-            .get(index)
-            .copied()
-            .unwrap_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
-        UdpOutcome::Answered(Exchange {
-            response,
-            server,
-            over_tcp: false,
-            queries_sent: tally.queries_sent,
-            retransmits: tally.retransmits,
-            tcp_fallback: false,
-        })
-    };
-    match ending {
-        Ending::Truncated(server) => Ok(UdpOutcome::Truncated { server, tally }),
-        Ending::Answer(index, response) => Ok(answered(index, response)),
-        Ending::NoAnswer => match (last_refusal, last_io) {
-            (Some((index, response)), _) => Ok(answered(index, response)),
-            (None, Some((server, source))) if schedule.all_failed() => {
-                Err(Error::io(Some(server), source))
-            }
-            _ => Err(Error::Timeout(config.total_budget())),
-        },
+    fn outcome(self, ending: Ending) -> Result<UdpOutcome, Error> {
+        let answered = |index: usize, response: Vec<u8>| {
+            let server = self.q.servers.get(index).copied();
+            let server = server.unwrap_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
+            UdpOutcome::Answered(Exchange {
+                response,
+                server,
+                over_tcp: false,
+                queries_sent: self.tally.queries_sent,
+                retransmits: self.tally.retransmits,
+                tcp_fallback: false,
+            })
+        };
+        match ending {
+            Ending::Truncated(server) => Ok(UdpOutcome::Truncated {
+                server,
+                tally: self.tally,
+            }),
+            Ending::Answer(index, response) => Ok(answered(index, response)),
+            Ending::NoAnswer => match (self.last_refusal, self.last_io) {
+                (Some((index, response)), _) => Ok(answered(index, response)),
+                (None, Some((server, source))) if self.schedule.all_failed() => {
+                    Err(Error::io(Some(server), source))
+                }
+                _ => Err(Error::Timeout(self.q.config.total_budget())),
+            },
+        }
     }
 }
 
