@@ -4,9 +4,16 @@
 //! Hand-written rather than hickory-proto's `Message` because the hot paths must not allocate
 //! and the daemon needs the byte offsets of TTLs to rewrite cached answers in place; the tests
 //! cross-check it against hickory-proto.
-// TODO(helper:wire): implement the bodies.
+//!
+//! Submodules: `names` (labels, compression pointers), `answer` (address answers, CNAME chains,
+//! negative TTLs). Nothing here panics on any input: every read is bounds-checked.
 
-use std::net::IpAddr;
+mod answer;
+mod names;
+#[cfg(test)]
+mod tests;
+
+pub use answer::{AddressAnswer, parse_address_answer};
 
 /// Record types used here (RFC 1035 §3.2.2, RFC 3596).
 pub mod rtype {
@@ -122,8 +129,15 @@ pub struct Header {
 impl Header {
     /// Reads the header of a message.
     pub fn parse(msg: &[u8]) -> Result<Header, WireError> {
-        let _ = msg;
-        todo!()
+        let field = |i: usize| read_u16(msg, 2 * i).ok_or(WireError::ShortMessage);
+        Ok(Header {
+            id: field(0)?,
+            flags: field(1)?,
+            qdcount: field(2)?,
+            ancount: field(3)?,
+            nscount: field(4)?,
+            arcount: field(5)?,
+        })
     }
     /// QR bit.
     pub fn is_response(&self) -> bool {
@@ -147,7 +161,31 @@ impl Header {
     }
 }
 
+/// Length of the fixed header.
+pub const HEADER_LEN: usize = 12;
+
+const FLAG_RD: u16 = 0x0100;
+const FLAG_AD: u16 = 0x0020;
+
+/// Big-endian u16 at `pos`, if the message is long enough.
+pub(crate) fn read_u16(msg: &[u8], pos: usize) -> Option<u16> {
+    let bytes = msg.get(pos..pos.checked_add(2)?)?;
+    Some(u16::from_be_bytes([bytes[0], bytes[1]]))
+}
+
+/// Big-endian u32 at `pos`, if the message is long enough.
+pub(crate) fn read_u32(msg: &[u8], pos: usize) -> Option<u32> {
+    let bytes = msg.get(pos..pos.checked_add(4)?)?;
+    Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+}
+
 /// Appends a query for (`qname`, `qtype`, IN) to `buf` (cleared first).
+///
+/// `qname` is presentation text without escapes; one trailing dot is allowed. An empty name,
+/// an empty label, a label over 63 octets or a name over 255 octets on the wire is
+/// [`WireError::InvalidName`] (RFC 1035 §2.3.4). With `edns_udp_size` an OPT record is added
+/// (RFC 6891 §6.1.2: owner root, CLASS = UDP payload size, TTL 0 = extended rcode 0,
+/// version 0, DO clear, no options).
 pub fn encode_query(
     buf: &mut Vec<u8>,
     id: u16,
@@ -155,48 +193,61 @@ pub fn encode_query(
     qtype: u16,
     flags: QueryFlags,
 ) -> Result<(), WireError> {
-    let _ = (buf, id, qname, qtype, flags);
-    todo!()
+    buf.clear();
+    let mut bits = 0u16;
+    if flags.recursion_desired {
+        bits |= FLAG_RD;
+    }
+    if flags.authentic_data {
+        bits |= FLAG_AD;
+    }
+    let arcount = u16::from(flags.edns_udp_size.is_some());
+    for field in [id, bits, 1, 0, 0, arcount] {
+        buf.extend_from_slice(&field.to_be_bytes());
+    }
+    if let Err(e) = names::encode(buf, qname) {
+        buf.clear();
+        return Err(e);
+    }
+    buf.extend_from_slice(&qtype.to_be_bytes());
+    buf.extend_from_slice(&CLASS_IN.to_be_bytes());
+    if let Some(size) = flags.edns_udp_size {
+        buf.push(0);
+        buf.extend_from_slice(&rtype::OPT.to_be_bytes());
+        buf.extend_from_slice(&size.to_be_bytes());
+        buf.extend_from_slice(&0u32.to_be_bytes());
+        buf.extend_from_slice(&0u16.to_be_bytes());
+    }
+    Ok(())
 }
 
 /// Checks that `msg` is the response to our query: QR set, opcode QUERY, same ID, exactly one
 /// question equal to (`qname`, `qtype`, IN) compared case-insensitively (RFC 5452 §9.1).
 /// A response that fails this is not ours and must be ignored, not treated as an answer.
+///
+/// Allocation-free. Only the header and the question are read: the rest is decoded (and
+/// checked) by [`parse_address_answer`].
 pub fn validate_response(
     msg: &[u8],
     id: u16,
     qname: &str,
     qtype: u16,
 ) -> Result<Header, WireError> {
-    let _ = (msg, id, qname, qtype);
-    todo!()
-}
-
-/// The part of a response an address lookup needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddressAnswer {
-    /// RCODE of the response.
-    pub rcode: u8,
-    /// Addresses of `qtype` owned by the end of the CNAME chain that starts at `qname`,
-    /// in answer-section order.
-    pub addrs: Vec<IpAddr>,
-    /// The end of the CNAME chain when it differs from `qname` (glibc's `ai_canonname`).
-    pub canonical_name: Option<String>,
-    /// How long this answer may be cached: the minimum TTL of the chain and addresses for a
-    /// positive answer; for NXDOMAIN/NODATA `min(SOA TTL, SOA MINIMUM)` (RFC 2308 §5), or
-    /// 0 when the response carries no SOA.
-    pub ttl: u32,
-    /// TC bit.
-    pub truncated: bool,
-}
-
-/// Decodes the address answer for (`qname`, `qtype`) from a response already checked by
-/// [`validate_response`]. Records of other types, other owners or class are skipped.
-pub fn parse_address_answer(
-    msg: &[u8],
-    qname: &str,
-    qtype: u16,
-) -> Result<AddressAnswer, WireError> {
-    let _ = (msg, qname, qtype);
-    todo!()
+    let header = Header::parse(msg)?;
+    if !header.is_response() || header.opcode() != 0 {
+        return Err(WireError::NotResponse);
+    }
+    if header.id != id {
+        return Err(WireError::IdMismatch);
+    }
+    if header.qdcount != 1 {
+        return Err(WireError::QuestionMismatch);
+    }
+    let (same_name, end) = names::eq_text(msg, HEADER_LEN, qname)?;
+    let got_type = read_u16(msg, end).ok_or(WireError::ShortMessage)?;
+    let got_class = read_u16(msg, end + 2).ok_or(WireError::ShortMessage)?;
+    if !same_name || got_type != qtype || got_class != CLASS_IN {
+        return Err(WireError::QuestionMismatch);
+    }
+    Ok(header)
 }
