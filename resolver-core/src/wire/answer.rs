@@ -193,7 +193,9 @@ pub fn parse_address_answer(
     let ttl = if !addrs.is_empty() {
         chain_ttl.min(addr_ttl)
     } else if code == rcode::NXDOMAIN || code == rcode::NOERROR {
-        negative_ttl(msg, &authority)?.unwrap_or(0)
+        // A negative answer reached through a CNAME must not outlive the CNAME itself
+        // (RFC 2308 §5: the negative TTL applies to the end of the chain).
+        negative_ttl(msg, &authority)?.unwrap_or(0).min(chain_ttl)
     } else {
         0
     };
