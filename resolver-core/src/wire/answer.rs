@@ -23,8 +23,8 @@ pub struct AddressAnswer {
     /// The end of the CNAME chain when it differs from `qname` (glibc's `ai_canonname`).
     pub canonical_name: Option<String>,
     /// How long this answer may be cached: the minimum TTL of the chain and addresses for a
-    /// positive answer; for NXDOMAIN/NODATA `min(SOA TTL, SOA MINIMUM)` (RFC 2308 §5), or
-    /// 0 when the response carries no SOA.
+    /// positive answer; for NXDOMAIN/NODATA `min(SOA TTL, SOA MINIMUM)` (RFC 2308 §5), capped
+    /// by the TTLs of the CNAMEs followed to get there, or 0 when the response carries no SOA.
     pub ttl: u32,
     /// TC bit.
     pub truncated: bool,
