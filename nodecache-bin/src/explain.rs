@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use resolver_core::name;
-use resolver_core::policy::{ExplainStep, SearchMode};
+use resolver_core::policy::{AskReason, ExplainStep, SearchMode};
 
 use crate::cli::{EXIT_USAGE, ExplainArgs};
 
@@ -64,28 +64,16 @@ fn render(
         glibc.len(),
         glibc.len() * per_name
     );
-    for (i, step) in glibc.iter().enumerate() {
-        let reason = step
-            .ask_reason
-            .as_ref()
-            .map(|r| r.to_string())
-            .unwrap_or_default();
-        let _ = writeln!(out, "  {:>2}. {:<50} {reason}", i + 1, step.name);
-    }
+    write_sequence(&mut out, &glibc, |step| {
+        step.glibc_reason.as_ref().or(step.ask_reason.as_ref())
+    });
     let _ = writeln!(
         out,
         "\nnodecache sends A, then AAAA unless A was NXDOMAIN, one name at a time ({} names, up to {} queries):",
         ours.len(),
         ours.len() * per_name
     );
-    for (i, step) in ours.iter().enumerate() {
-        let reason = step
-            .ask_reason
-            .as_ref()
-            .map(|r| r.to_string())
-            .unwrap_or_default();
-        let _ = writeln!(out, "  {:>2}. {:<50} {reason}", i + 1, step.name);
-    }
+    write_sequence(&mut out, &ours, |step| step.ask_reason.as_ref());
     let skipped: Vec<&ExplainStep> = steps.iter().filter(|s| !s.nodecache_asks).collect();
     if !skipped.is_empty() {
         let _ = writeln!(out, "\nskipped by nodecache:");
@@ -99,4 +87,16 @@ fn render(
         }
     }
     out
+}
+
+/// Numbered lines `  1. name   reason`.
+fn write_sequence(
+    out: &mut String,
+    steps: &[&ExplainStep],
+    reason: impl Fn(&ExplainStep) -> Option<&AskReason>,
+) {
+    for (i, step) in steps.iter().enumerate() {
+        let why = reason(step).map(ToString::to_string).unwrap_or_default();
+        let _ = writeln!(out, "  {:>2}. {:<50} {why}", i + 1, step.name);
+    }
 }
