@@ -60,16 +60,14 @@ pub(crate) fn inet_aton_exact(s: &str) -> Option<Ipv4Addr> {
 /// One part of an inet_aton address: `strtoul (part, &end, 0)` that must start with a digit,
 /// consume the whole part and fit in 32 bits.
 fn c_number(part: &str) -> Option<u32> {
-    let (digits, radix) = if let Some(hex) = part
-        .strip_prefix("0x")
-        .or_else(|| part.strip_prefix("0X"))
-    {
-        (hex, 16)
-    } else if part.len() > 1 && part.starts_with('0') {
-        (&part[1..], 8)
-    } else {
-        (part, 10)
-    };
+    let (digits, radix) =
+        if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+            (hex, 16)
+        } else if part.len() > 1 && part.starts_with('0') {
+            (&part[1..], 8)
+        } else {
+            (part, 10)
+        };
     if digits.is_empty() {
         return None;
     }
@@ -132,7 +130,11 @@ mod tests {
             ("1.2.3.+4", None),
         ];
         for (input, want) in cases {
-            assert_eq!(inet_aton_exact(input), want.map(Ipv4Addr::from), "{input:?}");
+            assert_eq!(
+                inet_aton_exact(input),
+                want.map(Ipv4Addr::from),
+                "{input:?}"
+            );
         }
     }
 }

@@ -78,7 +78,9 @@ impl Hosts {
         // Per name and family, the entry being built: (canonical, addresses).
         let mut building: HashMap<Box<str>, [Option<HostEntry>; 3]> = HashMap::new();
         for (address, names) in text.split('\n').filter_map(parse_line) {
-            let Some(&canonical) = names.first() else { continue };
+            let Some(&canonical) = names.first() else {
+                continue;
+            };
             let mut seen_on_line: Vec<String> = Vec::with_capacity(names.len());
             for name in names {
                 let key = name.to_ascii_lowercase();
@@ -88,13 +90,24 @@ impl Hosts {
                 }
                 let views = building.entry(key.as_str().into()).or_default();
                 seen_on_line.push(key);
-                for (slot, family) in views.iter_mut().zip([Family::Unspec, Family::Inet, Family::Inet6]) {
-                    let Some(addr) = family_address(address, family) else { continue };
+                for (slot, family) in
+                    views
+                        .iter_mut()
+                        .zip([Family::Unspec, Family::Inet, Family::Inet6])
+                {
+                    let Some(addr) = family_address(address, family) else {
+                        continue;
+                    };
                     match slot {
                         None => {
-                            *slot = Some(HostEntry { canonical: canonical.to_string(), addrs: vec![addr] })
+                            *slot = Some(HostEntry {
+                                canonical: canonical.to_string(),
+                                addrs: vec![addr],
+                            })
                         }
-                        Some(entry) if multi && !entry.addrs.contains(&addr) => entry.addrs.push(addr),
+                        Some(entry) if multi && !entry.addrs.contains(&addr) => {
+                            entry.addrs.push(addr)
+                        }
                         Some(_) => {}
                     }
                 }
@@ -110,7 +123,11 @@ impl Hosts {
                     Some(entry) if entry == unspec => View::SameAsUnspec,
                     Some(entry) => View::Own(entry),
                 };
-                let record = NameRecord { inet: view(inet), inet6: view(inet6), unspec };
+                let record = NameRecord {
+                    inet: view(inet),
+                    inet6: view(inet6),
+                    unspec,
+                };
                 Some((name, record))
             })
             .collect();
@@ -126,12 +143,14 @@ impl Hosts {
     /// The entry for `name` in an `AF_INET` lookup (also `gethostbyname`): IPv4 addresses,
     /// with IPv4-mapped addresses unmapped and `::1` read as `127.0.0.1`.
     pub fn lookup_inet(&self, name: &str) -> Option<&HostEntry> {
-        self.record(name).and_then(|record| record.view(&record.inet))
+        self.record(name)
+            .and_then(|record| record.view(&record.inet))
     }
 
     /// The entry for `name` in an `AF_INET6` lookup: the IPv6 lines only.
     pub fn lookup_inet6(&self, name: &str) -> Option<&HostEntry> {
-        self.record(name).and_then(|record| record.view(&record.inet6))
+        self.record(name)
+            .and_then(|record| record.view(&record.inet6))
     }
 
     /// How many distinct names the file defines.
@@ -155,7 +174,9 @@ impl Hosts {
                 lowered.copy_from_slice(name.as_bytes());
                 lowered.make_ascii_lowercase();
                 // Lower-casing ASCII bytes keeps UTF-8 valid, so this never fails.
-                std::str::from_utf8(lowered).ok().and_then(|key| self.by_name.get(key))
+                std::str::from_utf8(lowered)
+                    .ok()
+                    .and_then(|key| self.by_name.get(key))
             }
             None => self.by_name.get(name.to_ascii_lowercase().as_str()),
         }
@@ -192,7 +213,9 @@ fn family_address(address: IpAddr, family: Family) -> Option<IpAddr> {
         (Family::Unspec, _) | (Family::Inet, IpAddr::V4(_)) | (Family::Inet6, IpAddr::V6(_)) => {
             Some(address)
         }
-        (Family::Inet, IpAddr::V6(v6)) if v6 == Ipv6Addr::LOCALHOST => Some(Ipv4Addr::LOCALHOST.into()),
+        (Family::Inet, IpAddr::V6(v6)) if v6 == Ipv6Addr::LOCALHOST => {
+            Some(Ipv4Addr::LOCALHOST.into())
+        }
         (Family::Inet, IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(IpAddr::V4),
         (Family::Inet6, IpAddr::V4(_)) => None,
     }
@@ -213,13 +236,19 @@ impl HostConf {
         let mut conf = HostConf::default();
         for line in text.split('\n') {
             let line = line.trim_start_matches(is_c_space);
-            let end = line.find(|c| is_c_space(c) || c == '#' || c == ',').unwrap_or(line.len());
+            let end = line
+                .find(|c| is_c_space(c) || c == '#' || c == ',')
+                .unwrap_or(line.len());
             let (keyword, rest) = line.split_at(end);
             if !keyword.eq_ignore_ascii_case("multi") {
                 continue;
             }
             let value = rest.trim_start_matches(is_c_space).as_bytes();
-            let starts_with = |word: &[u8]| value.get(..word.len()).is_some_and(|v| v.eq_ignore_ascii_case(word));
+            let starts_with = |word: &[u8]| {
+                value
+                    .get(..word.len())
+                    .is_some_and(|v| v.eq_ignore_ascii_case(word))
+            };
             if starts_with(b"on") {
                 conf.multi = true;
             } else if starts_with(b"off") {

@@ -47,12 +47,18 @@ pub struct NsswitchHosts {
 }
 
 /// glibc's default for a missing `hosts` line (nss_database.c, `nss_database_default_dns`).
-const DEFAULT_SERVE: HostsSources = HostsSources::Serve { files: true, dns: true, files_first: true };
+const DEFAULT_SERVE: HostsSources = HostsSources::Serve {
+    files: true,
+    dns: true,
+    files_first: true,
+};
 
 impl Default for NsswitchHosts {
     /// glibc's default: `files dns`.
     fn default() -> Self {
-        NsswitchHosts { sources: DEFAULT_SERVE }
+        NsswitchHosts {
+            sources: DEFAULT_SERVE,
+        }
     }
 }
 
@@ -68,9 +74,19 @@ enum Action {
 type Actions = [Action; 4];
 
 /// nsswitch.conf(5): SUCCESS=return, everything else continue.
-const DEFAULT_ACTIONS: Actions = [Action::Return, Action::Continue, Action::Continue, Action::Continue];
+const DEFAULT_ACTIONS: Actions = [
+    Action::Return,
+    Action::Continue,
+    Action::Continue,
+    Action::Continue,
+];
 /// `[!UNAVAIL=return]`.
-const RETURN_UNLESS_UNAVAIL: Actions = [Action::Return, Action::Return, Action::Continue, Action::Return];
+const RETURN_UNLESS_UNAVAIL: Actions = [
+    Action::Return,
+    Action::Return,
+    Action::Continue,
+    Action::Return,
+];
 
 /// One source of the line with its actions, and the bracket text for messages.
 struct Source<'a> {
@@ -86,7 +102,9 @@ impl NsswitchHosts {
         let mut hosts_line = None;
         for line in text.split('\n') {
             let line = line.trim_start_matches(is_c_space);
-            let name_end = line.find(|c| is_c_space(c) || c == ':').unwrap_or(line.len());
+            let name_end = line
+                .find(|c| is_c_space(c) || c == ':')
+                .unwrap_or(line.len());
             let (database, rest) = line.split_at(name_end);
             if database == "hosts" {
                 hosts_line = Some(rest.trim_start_matches(|c| is_c_space(c) || c == ':'));
@@ -96,7 +114,9 @@ impl NsswitchHosts {
             None => DEFAULT_SERVE,
             Some(services) => match parse_sources(services) {
                 Some(sources) => decide(&sources),
-                None => HostsSources::NotMine { what: format!("unparsable hosts line: {services}") },
+                None => HostsSources::NotMine {
+                    what: format!("unparsable hosts line: {services}"),
+                },
             },
         };
         NsswitchHosts { sources }
@@ -108,14 +128,20 @@ fn parse_sources(mut line: &str) -> Option<Vec<Source<'_>>> {
     let mut sources = Vec::new();
     loop {
         line = line.trim_start_matches(is_c_space);
-        let name_end = line.find(|c| is_c_space(c) || c == '[').unwrap_or(line.len());
+        let name_end = line
+            .find(|c| is_c_space(c) || c == '[')
+            .unwrap_or(line.len());
         if name_end == 0 {
             // End of line, or a '[' with no source before it, where glibc stops reading.
             return line.is_empty().then_some(sources);
         }
         let (name, rest) = line.split_at(name_end);
         line = rest.trim_start_matches(is_c_space);
-        let mut source = Source { name, actions: DEFAULT_ACTIONS, criteria: None };
+        let mut source = Source {
+            name,
+            actions: DEFAULT_ACTIONS,
+            criteria: None,
+        };
         if let Some(inside) = line.strip_prefix('[') {
             let close = inside.find(']')?;
             source.criteria = line.get(..close + 2);
@@ -141,7 +167,11 @@ fn parse_criteria(mut text: &str, actions: &mut Actions) -> Option<()> {
             None => (false, text),
         };
         let (status, rest) = item.split_once('=')?;
-        let status = match status.trim_end_matches(is_c_space).to_ascii_uppercase().as_str() {
+        let status = match status
+            .trim_end_matches(is_c_space)
+            .to_ascii_uppercase()
+            .as_str()
+        {
             "SUCCESS" => 0,
             "NOTFOUND" => 1,
             "UNAVAIL" => 2,
@@ -171,7 +201,9 @@ fn parse_criteria(mut text: &str, actions: &mut Actions) -> Option<()> {
 
 /// Whether nodecache reproduces this list of sources exactly.
 fn decide(sources: &[Source<'_>]) -> HostsSources {
-    let not_mine = |what: &str| HostsSources::NotMine { what: what.to_string() };
+    let not_mine = |what: &str| HostsSources::NotMine {
+        what: what.to_string(),
+    };
     let Some(last) = sources.len().checked_sub(1) else {
         return not_mine("empty hosts line");
     };
@@ -202,11 +234,18 @@ fn decide(sources: &[Source<'_>]) -> HostsSources {
     if dns.is_some() && files.is_some() && !files_first {
         // `dns files` with default actions also reads the hosts file after an NXDOMAIN;
         // only `dns [!UNAVAIL=return] files` (files only when DNS is down) is modelled.
-        if sources.first().is_some_and(|s| s.actions == DEFAULT_ACTIONS) {
+        if sources
+            .first()
+            .is_some_and(|s| s.actions == DEFAULT_ACTIONS)
+        {
             return not_mine("dns before files without [!UNAVAIL=return]");
         }
     }
-    HostsSources::Serve { files: files.is_some(), dns: dns.is_some(), files_first }
+    HostsSources::Serve {
+        files: files.is_some(),
+        dns: dns.is_some(),
+        files_first,
+    }
 }
 
 #[cfg(test)]

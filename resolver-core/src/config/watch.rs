@@ -95,7 +95,13 @@ struct FileStates {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stamp {
     Missing,
-    Present { dev: u64, ino: u64, size: u64, mtime: (i64, i64), ctime: (i64, i64) },
+    Present {
+        dev: u64,
+        ino: u64,
+        size: u64,
+        mtime: (i64, i64),
+        ctime: (i64, i64),
+    },
 }
 
 /// What a look at one file found.
@@ -118,7 +124,11 @@ impl WatchedConfig {
 
     /// [`WatchedConfig::load`] with the values of `LOCALDOMAIN` and `RES_OPTIONS` given
     /// (`None`: unset), applied again on every reload of resolv.conf.
-    pub fn load_with_env(paths: ConfigPaths, localdomain: Option<String>, res_options: Option<String>) -> Self {
+    pub fn load_with_env(
+        paths: ConfigPaths,
+        localdomain: Option<String>,
+        res_options: Option<String>,
+    ) -> Self {
         let mut files = FileStates::default();
         // At load there is no last good version: an unreadable file counts as missing.
         let text = |path: &Path, stamp: &mut Option<Stamp>| match refresh(path, stamp, true) {
@@ -157,7 +167,8 @@ impl WatchedConfig {
             // Whoever holds the lock is checking already: use what is there meanwhile.
             if let Some(mut files) = self.files.try_lock() {
                 if now >= self.next_check_nanos.load(Ordering::Relaxed) {
-                    self.next_check_nanos.store(now.saturating_add(nanos(CHECK_INTERVAL)), Ordering::Relaxed);
+                    self.next_check_nanos
+                        .store(now.saturating_add(nanos(CHECK_INTERVAL)), Ordering::Relaxed);
                     self.check(&mut files);
                 }
             }
@@ -170,7 +181,8 @@ impl WatchedConfig {
     pub fn refresh_now(&self) -> Arc<SystemConfig> {
         let mut files = self.files.lock();
         let now = nanos(self.epoch.elapsed());
-        self.next_check_nanos.store(now.saturating_add(nanos(CHECK_INTERVAL)), Ordering::Relaxed);
+        self.next_check_nanos
+            .store(now.saturating_add(nanos(CHECK_INTERVAL)), Ordering::Relaxed);
         self.check(&mut files);
         drop(files);
         self.current.read().clone()
@@ -180,24 +192,31 @@ impl WatchedConfig {
     /// anything differs.
     fn check(&self, files: &mut FileStates) {
         let old = self.current.read().clone();
-        let mut new = SystemConfig { generation: old.generation + 1, ..(*old).clone() };
+        let mut new = SystemConfig {
+            generation: old.generation + 1,
+            ..(*old).clone()
+        };
         let mut changed = false;
 
         // glibc's `no-reload` (RES_NORELOAD): "do not re-read resolv.conf after changes".
         if !old.resolv.no_reload {
-            if let Outcome::Changed(text) = refresh(&self.paths.resolv_conf, &mut files.resolv_conf, false) {
+            if let Outcome::Changed(text) =
+                refresh(&self.paths.resolv_conf, &mut files.resolv_conf, false)
+            {
                 let mut resolv = ResolvConf::parse(text.as_deref().unwrap_or_default());
                 resolv.apply_env(self.localdomain.as_deref(), self.res_options.as_deref());
                 changed |= replace_if_different(&mut new.resolv, resolv);
             }
         }
-        if let Outcome::Changed(text) = refresh(&self.paths.host_conf, &mut files.host_conf, false) {
+        if let Outcome::Changed(text) = refresh(&self.paths.host_conf, &mut files.host_conf, false)
+        {
             files.wanted_multi = HostConf::parse(text.as_deref().unwrap_or_default()).multi;
         }
         // A new `multi` needs the hosts file again even when the file itself is unchanged.
         let force = files.wanted_multi != files.hosts_multi;
         if let Outcome::Changed(text) = refresh(&self.paths.hosts, &mut files.hosts, force) {
-            let hosts = Hosts::parse_with_multi(text.as_deref().unwrap_or_default(), files.wanted_multi);
+            let hosts =
+                Hosts::parse_with_multi(text.as_deref().unwrap_or_default(), files.wanted_multi);
             files.hosts_multi = files.wanted_multi;
             changed |= replace_if_different(&mut new.hosts, hosts);
         }
@@ -243,7 +262,9 @@ fn refresh(path: &Path, stamp: &mut Option<Stamp>, force: bool) -> Outcome {
         Err(_) => return Outcome::Unreadable,
     };
     // The stamp of the file actually read: a change during the read shows at the next check.
-    let Ok(metadata) = file.metadata() else { return Outcome::Unreadable };
+    let Ok(metadata) = file.metadata() else {
+        return Outcome::Unreadable;
+    };
     let mut bytes = Vec::new();
     if file.read_to_end(&mut bytes).is_err() {
         return Outcome::Unreadable;
@@ -254,7 +275,10 @@ fn refresh(path: &Path, stamp: &mut Option<Stamp>, force: bool) -> Outcome {
 
 /// Errors glibc treats as "the file is not there" (`ENOENT`, `ENOTDIR`).
 fn is_missing(error: &io::Error) -> bool {
-    matches!(error.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory)
+    matches!(
+        error.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
 }
 
 impl Stamp {

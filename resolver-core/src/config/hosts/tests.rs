@@ -30,7 +30,10 @@ enum Asked {
 
 fn entry(canonical: &str, addrs: &[&str]) -> Option<HostEntry> {
     let addrs = addrs.iter().map(|a| a.parse().unwrap()).collect();
-    Some(HostEntry { canonical: canonical.to_string(), addrs })
+    Some(HostEntry {
+        canonical: canonical.to_string(),
+        addrs,
+    })
 }
 
 fn check(hosts: &Hosts, cases: &[(&str, Asked, Option<HostEntry>)]) {
@@ -48,64 +51,88 @@ fn check(hosts: &Hosts, cases: &[(&str, Asked, Option<HostEntry>)]) {
 fn every_matching_line_counts_with_multi() {
     use Asked::*;
     let hosts = Hosts::parse(FILE);
-    check(&hosts, &[
-        ("foo", Unspec, entry("Foo", &["1.1.1.1", "2.2.2.2", "::1", "::ffff:3.3.3.3"])),
-        ("FOO", Unspec, entry("Foo", &["1.1.1.1", "2.2.2.2", "::1", "::ffff:3.3.3.3"])),
-        ("foo", Inet, entry("Foo", &["1.1.1.1", "2.2.2.2", "127.0.0.1", "3.3.3.3"])),
-        ("foo", Inet6, entry("foo", &["::1", "::ffff:3.3.3.3"])),
-        ("Foo-ALIAS", Inet, entry("Foo", &["1.1.1.1"])),
-        ("foo-alias", Inet6, None),
-        ("ip6-foo", Unspec, entry("foo", &["::1"])),
-        ("ip6-foo", Inet, entry("foo", &["127.0.0.1"])),
-        ("other", Unspec, entry("other", &["2.2.2.2"])),
-        ("other", Inet6, None),
-        ("localhost", Inet, entry("localhost", &["127.0.0.1"])),
-    ]);
+    check(
+        &hosts,
+        &[
+            (
+                "foo",
+                Unspec,
+                entry("Foo", &["1.1.1.1", "2.2.2.2", "::1", "::ffff:3.3.3.3"]),
+            ),
+            (
+                "FOO",
+                Unspec,
+                entry("Foo", &["1.1.1.1", "2.2.2.2", "::1", "::ffff:3.3.3.3"]),
+            ),
+            (
+                "foo",
+                Inet,
+                entry("Foo", &["1.1.1.1", "2.2.2.2", "127.0.0.1", "3.3.3.3"]),
+            ),
+            ("foo", Inet6, entry("foo", &["::1", "::ffff:3.3.3.3"])),
+            ("Foo-ALIAS", Inet, entry("Foo", &["1.1.1.1"])),
+            ("foo-alias", Inet6, None),
+            ("ip6-foo", Unspec, entry("foo", &["::1"])),
+            ("ip6-foo", Inet, entry("foo", &["127.0.0.1"])),
+            ("other", Unspec, entry("other", &["2.2.2.2"])),
+            ("other", Inet6, None),
+            ("localhost", Inet, entry("localhost", &["127.0.0.1"])),
+        ],
+    );
 }
 
 #[test]
 fn only_the_first_line_counts_without_multi() {
     use Asked::*;
     let hosts = Hosts::parse_with_multi(FILE, false);
-    check(&hosts, &[
-        ("foo", Unspec, entry("Foo", &["1.1.1.1"])),
-        ("foo", Inet, entry("Foo", &["1.1.1.1"])),
-        ("foo", Inet6, entry("foo", &["::1"])),
-        ("ip6-foo", Inet, entry("foo", &["127.0.0.1"])),
-    ]);
+    check(
+        &hosts,
+        &[
+            ("foo", Unspec, entry("Foo", &["1.1.1.1"])),
+            ("foo", Inet, entry("Foo", &["1.1.1.1"])),
+            ("foo", Inet6, entry("foo", &["::1"])),
+            ("ip6-foo", Inet, entry("foo", &["127.0.0.1"])),
+        ],
+    );
 }
 
 #[test]
 fn names_match_exactly_and_bad_lines_are_skipped() {
     use Asked::*;
     let hosts = Hosts::parse(FILE);
-    check(&hosts, &[
-        // glibc's files backend does not strip a trailing dot.
-        ("FOO.", Unspec, None),
-        ("trail", Unspec, None),
-        ("trail.", Unspec, entry("trail.", &["6.6.6.6"])),
-        ("leading", Unspec, entry("leading", &["7.7.7.7"])),
-        ("tabbed", Unspec, entry("tabbed", &["8.8.8.8"])),
-        ("cr", Unspec, entry("cr", &["9.9.9.9"])),
-        ("comment", Unspec, None),
-        ("linklocal", Unspec, None),
-        ("octal", Unspec, None),
-        ("short", Unspec, None),
-        ("5.5.5.5", Unspec, None),
-        ("", Unspec, None),
-    ]);
+    check(
+        &hosts,
+        &[
+            // glibc's files backend does not strip a trailing dot.
+            ("FOO.", Unspec, None),
+            ("trail", Unspec, None),
+            ("trail.", Unspec, entry("trail.", &["6.6.6.6"])),
+            ("leading", Unspec, entry("leading", &["7.7.7.7"])),
+            ("tabbed", Unspec, entry("tabbed", &["8.8.8.8"])),
+            ("cr", Unspec, entry("cr", &["9.9.9.9"])),
+            ("comment", Unspec, None),
+            ("linklocal", Unspec, None),
+            ("octal", Unspec, None),
+            ("short", Unspec, None),
+            ("5.5.5.5", Unspec, None),
+            ("", Unspec, None),
+        ],
+    );
 }
 
 #[test]
 fn duplicates_are_dropped_and_mapped_addresses_follow_the_family() {
     use Asked::*;
     let hosts = Hosts::parse("1.1.1.1 dup dup DUP\n1.1.1.1 dup\n::ffff:3.3.3.3 mapped\n");
-    check(&hosts, &[
-        ("dup", Unspec, entry("dup", &["1.1.1.1"])),
-        ("mapped", Unspec, entry("mapped", &["::ffff:3.3.3.3"])),
-        ("mapped", Inet, entry("mapped", &["3.3.3.3"])),
-        ("mapped", Inet6, entry("mapped", &["::ffff:3.3.3.3"])),
-    ]);
+    check(
+        &hosts,
+        &[
+            ("dup", Unspec, entry("dup", &["1.1.1.1"])),
+            ("mapped", Unspec, entry("mapped", &["::ffff:3.3.3.3"])),
+            ("mapped", Inet, entry("mapped", &["3.3.3.3"])),
+            ("mapped", Inet6, entry("mapped", &["::ffff:3.3.3.3"])),
+        ],
+    );
     assert_eq!(hosts.len(), 2);
 }
 
@@ -116,19 +143,40 @@ fn kubelet_managed_file() {
         ::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n\
         10.244.1.7\tweb-0.web.default.svc.cluster.local\tweb-0\n";
     let hosts = Hosts::parse(file);
-    check(&hosts, &[
-        ("localhost", Unspec, entry("localhost", &["127.0.0.1", "::1"])),
-        ("localhost", Inet, entry("localhost", &["127.0.0.1"])),
-        ("localhost", Inet6, entry("localhost", &["::1"])),
-        ("web-0", Unspec, entry("web-0.web.default.svc.cluster.local", &["10.244.1.7"])),
-    ]);
+    check(
+        &hosts,
+        &[
+            (
+                "localhost",
+                Unspec,
+                entry("localhost", &["127.0.0.1", "::1"]),
+            ),
+            ("localhost", Inet, entry("localhost", &["127.0.0.1"])),
+            ("localhost", Inet6, entry("localhost", &["::1"])),
+            (
+                "web-0",
+                Unspec,
+                entry("web-0.web.default.svc.cluster.local", &["10.244.1.7"]),
+            ),
+        ],
+    );
     let first_only = Hosts::parse_with_multi(file, false);
-    check(&first_only, &[("localhost", Unspec, entry("localhost", &["127.0.0.1"]))]);
+    check(
+        &first_only,
+        &[("localhost", Unspec, entry("localhost", &["127.0.0.1"]))],
+    );
 }
 
 #[test]
 fn empty_and_garbage_files() {
-    for text in ["", "\n\n", "# only\n", "garbage line\n", "\0\u{1F600} x\n", "1.1.1.1\n"] {
+    for text in [
+        "",
+        "\n\n",
+        "# only\n",
+        "garbage line\n",
+        "\0\u{1F600} x\n",
+        "1.1.1.1\n",
+    ] {
         assert!(Hosts::parse(text).is_empty(), "{text:?}");
     }
     let long_name = "a".repeat(300);

@@ -15,7 +15,9 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        Fixture { dir: tempfile::tempdir().expect("temporary directory") }
+        Fixture {
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
     }
 
     fn paths(&self) -> ConfigPaths {
@@ -77,17 +79,32 @@ fn missing_files_mean_glibc_defaults() {
 #[test]
 fn load_reads_every_file_and_the_environment() {
     let fixture = Fixture::new();
-    fixture.write("resolv.conf", "nameserver 10.96.0.10\nsearch a.svc.cluster.local\noptions ndots:5");
+    fixture.write(
+        "resolv.conf",
+        "nameserver 10.96.0.10\nsearch a.svc.cluster.local\noptions ndots:5",
+    );
     fixture.write("hosts", "127.0.0.1 localhost\n::1 localhost\n");
     fixture.write("host.conf", "multi on\n");
     fixture.write("nsswitch.conf", "hosts: files myhostname dns\n");
-    let watched = WatchedConfig::load_with_env(fixture.paths(), Some("x.test".into()), Some("ndots:2".into()));
+    let watched = WatchedConfig::load_with_env(
+        fixture.paths(),
+        Some("x.test".into()),
+        Some("ndots:2".into()),
+    );
     let config = watched.current();
     assert_eq!(servers(&config), vec![v4("10.96.0.10")]);
     assert_eq!(config.resolv.search, vec!["x.test".to_string()]);
     assert_eq!(config.resolv.ndots, 2);
-    assert_eq!(config.hosts.lookup("localhost").map(|e| e.addrs.len()), Some(2));
-    assert_eq!(config.nsswitch.sources, HostsSources::NotMine { what: "myhostname".into() });
+    assert_eq!(
+        config.hosts.lookup("localhost").map(|e| e.addrs.len()),
+        Some(2)
+    );
+    assert_eq!(
+        config.nsswitch.sources,
+        HostsSources::NotMine {
+            what: "myhostname".into()
+        }
+    );
 }
 
 #[test]
@@ -104,7 +121,10 @@ fn a_change_is_seen_after_refresh_now_and_bumps_the_generation() {
     // LOCALDOMAIN still wins after the reload.
     assert_eq!(after.resolv.search, vec!["env.test".to_string()]);
     assert_eq!(after.generation, 1);
-    assert!(Arc::ptr_eq(&after.hosts, &before.hosts), "unchanged parts are shared");
+    assert!(
+        Arc::ptr_eq(&after.hosts, &before.hosts),
+        "unchanged parts are shared"
+    );
     assert!(Arc::ptr_eq(&after, &watched.current()));
 }
 
