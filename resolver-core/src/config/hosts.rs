@@ -75,7 +75,7 @@ impl Hosts {
     /// Parses the text of a hosts file; `multi` is host.conf's switch (see [`HostConf`]):
     /// when false only the first line naming a host counts, per family.
     pub fn parse_with_multi(text: &str, multi: bool) -> Self {
-        // Per name and family, the entry being built: (canonical, addresses).
+        // Per name, the entries being built for AF_UNSPEC, AF_INET and AF_INET6.
         let mut building: HashMap<Box<str>, [Option<HostEntry>; 3]> = HashMap::new();
         for (address, names) in text.split('\n').filter_map(parse_line) {
             let Some(&canonical) = names.first() else {
@@ -89,28 +89,8 @@ impl Hosts {
                     continue;
                 }
                 let views = building.entry(key.as_str().into()).or_default();
+                add_line(views, address, canonical, multi);
                 seen_on_line.push(key);
-                for (slot, family) in
-                    views
-                        .iter_mut()
-                        .zip([Family::Unspec, Family::Inet, Family::Inet6])
-                {
-                    let Some(addr) = family_address(address, family) else {
-                        continue;
-                    };
-                    match slot {
-                        None => {
-                            *slot = Some(HostEntry {
-                                canonical: canonical.to_string(),
-                                addrs: vec![addr],
-                            })
-                        }
-                        Some(entry) if multi && !entry.addrs.contains(&addr) => {
-                            entry.addrs.push(addr)
-                        }
-                        Some(_) => {}
-                    }
-                }
             }
         }
         let by_name = building
@@ -189,6 +169,27 @@ impl NameRecord {
             View::Absent => None,
             View::SameAsUnspec => Some(&self.unspec),
             View::Own(entry) => Some(entry),
+        }
+    }
+}
+
+/// Adds one line naming a host to that host's per-family entries.
+fn add_line(views: &mut [Option<HostEntry>; 3], address: IpAddr, canonical: &str, multi: bool) {
+    let families = [Family::Unspec, Family::Inet, Family::Inet6];
+    for (view, family) in views.iter_mut().zip(families) {
+        let Some(addr) = family_address(address, family) else {
+            continue;
+        };
+        match view {
+            None => {
+                let addrs = vec![addr];
+                *view = Some(HostEntry {
+                    canonical: canonical.to_string(),
+                    addrs,
+                });
+            }
+            Some(entry) if multi && !entry.addrs.contains(&addr) => entry.addrs.push(addr),
+            Some(_) => {}
         }
     }
 }

@@ -210,9 +210,11 @@ fn decide(sources: &[Source<'_>]) -> HostsSources {
     let position = |wanted: &str| sources.iter().position(|s| s.name == wanted);
     let (files, dns) = (position("files"), position("dns"));
     for (index, source) in sources.iter().enumerate() {
-        let ours = matches!(source.name, "files" | "dns") && position(source.name) == Some(index);
-        if !ours {
+        if !matches!(source.name, "files" | "dns") {
             return not_mine(source.name);
+        }
+        if position(source.name) != Some(index) {
+            return not_mine(&format!("{} listed twice", source.name));
         }
         let what = source.criteria.unwrap_or(source.name);
         if source.actions.contains(&Action::Merge) {

@@ -92,7 +92,7 @@ fn decisions() {
             "hosts: dns files",
             not_mine("dns before files without [!UNAVAIL=return]"),
         ),
-        ("hosts: files files dns", not_mine("files")),
+        ("hosts: files files dns", not_mine("files listed twice")),
         ("hosts: Files dns", not_mine("Files")),
         ("hosts: files dns # the default", not_mine("#")),
         ("hosts:", not_mine("empty hosts line")),
