@@ -1,13 +1,14 @@
 //! System configuration: resolv.conf, hosts and nsswitch, each reloaded when its file changes.
 
+mod c_parse;
 mod hosts;
 mod nsswitch;
 mod resolv_conf;
 mod watch;
 
-pub use hosts::{HostEntry, Hosts};
+pub use hosts::{HostConf, HostEntry, Hosts};
 pub use nsswitch::{HostsSources, NsswitchHosts};
-pub use resolv_conf::ResolvConf;
+pub use resolv_conf::{MAX_NAMESERVERS, MAX_SEARCH_DOMAINS, ResolvConf};
 pub use watch::{ConfigPaths, SystemConfig, WatchedConfig};
 
 use std::io;
