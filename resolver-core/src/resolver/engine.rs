@@ -65,7 +65,11 @@ pub(super) fn resolve(
     } else {
         Err(Error::NxDomain)
     };
-    if files && dns && !files_first && result.as_ref().is_err_and(Error::is_not_found) {
+    // `dns [!UNAVAIL=return] files` (glibc's built-in default before 2.33): the hosts file only
+    // when DNS could not be used at all — no nameserver, or sockets failing — never after a
+    // negative answer or a timeout (those are NOTFOUND / TRYAGAIN, which return).
+    let dns_unavailable = matches!(result, Err(Error::NoNameservers | Error::Io { .. }));
+    if files && dns && !files_first && dns_unavailable {
         if let Some(answer) = from_hosts(resolver, config, host, options.family) {
             return Ok(Arc::new(answer));
         }
@@ -79,23 +83,18 @@ fn from_hosts(
     host: &str,
     family: Family,
 ) -> Option<LookupAnswer> {
-    let entry = config.hosts.lookup(host)?;
-    let addrs: Vec<_> = entry
-        .addrs
-        .iter()
-        .copied()
-        .filter(|a| match family {
-            Family::Unspec => true,
-            Family::Inet => a.is_ipv4(),
-            Family::Inet6 => a.is_ipv6(),
-        })
-        .collect();
-    if addrs.is_empty() {
+    // glibc's files backend answers per family (an AF_INET lookup reads `::1` as 127.0.0.1).
+    let entry = match family {
+        Family::Unspec => config.hosts.lookup(host),
+        Family::Inet => config.hosts.lookup_inet(host),
+        Family::Inet6 => config.hosts.lookup_inet6(host),
+    }?;
+    if entry.addrs.is_empty() {
         return None;
     }
     Stats::add(&resolver.stats.hosts_hits, 1);
     Some(LookupAnswer::positive(
-        addrs,
+        entry.addrs.clone(),
         entry.canonical.clone(),
         Source::Hosts,
         HOSTS_TTL,

@@ -241,20 +241,38 @@ fn hosts_file_answers_before_dns() {
 }
 
 #[test]
-fn dns_before_files_falls_back_to_hosts_only_when_not_found() {
+fn plain_dns_then_files_is_not_ours() {
+    // glibc reads the hosts file after an NXDOMAIN here; only libc can reproduce that order.
+    let f = fixture(
+        cluster(),
+        POD_RESOLV,
+        "198.18.5.5 pinned\n",
+        "hosts: dns files\n",
+    );
+    assert!(matches!(
+        f.resolver.lookup("pinned", BOTH),
+        Err(Error::UnsupportedSource(_))
+    ));
+}
+
+#[test]
+fn dns_unavail_return_files_keeps_dns_answers() {
     let f = fixture(
         cluster(),
         POD_RESOLV,
         "198.18.5.5 pinned\n198.18.6.6 web\n",
-        "hosts: dns files\n",
-    );
-    assert_eq!(
-        ips(&f.resolver.lookup("pinned", BOTH).unwrap()),
-        ["198.18.5.5"]
+        "hosts: dns [!UNAVAIL=return] files\n",
     );
     assert_eq!(
         ips(&f.resolver.lookup("web", BOTH).unwrap()),
         ["198.18.1.10"]
+    );
+    // NXDOMAIN returns: the hosts file is not consulted.
+    assert!(
+        f.resolver
+            .lookup("pinned", BOTH)
+            .unwrap_err()
+            .is_nx_domain()
     );
 }
 
