@@ -1,6 +1,7 @@
 //! [`CacheKey`]: a tag and a case-folded name in a stack buffer, built without allocating.
 
 use std::hash::{Hash, Hasher};
+use std::num::NonZeroU16;
 
 /// Longest key: a 2-byte tag plus a 253-character name, rounded up.
 pub const MAX_KEY_LEN: usize = 256;
@@ -16,7 +17,9 @@ const TAG_LEN: usize = 2;
 /// lower-cased name without trailing dot. Building one does not allocate.
 #[derive(Clone, Copy)]
 pub struct CacheKey {
-    len: u16,
+    /// Bytes used in `bytes`; never zero (the tag is always there). Non-zero lets
+    /// `Option<CacheKey>` use it as the niche: no separate discriminant, same layout.
+    len: NonZeroU16,
     bytes: [u8; MAX_KEY_LEN],
 }
 
@@ -27,29 +30,46 @@ impl CacheKey {
     /// Only ASCII letters are folded: DNS compares names case-insensitively for ASCII only
     /// (RFC 4343 §3); other bytes are kept as they are. Only one trailing dot is removed, so
     /// `"a."` and `"a"` share a key while a malformed `"a.."` does not collapse into them.
+    #[inline]
     pub fn new(tag: u16, name: &str) -> Option<CacheKey> {
+        let mut key = CacheKey::EMPTY;
+        key.set(tag, name).then_some(key)
+    }
+
+    /// A key with tag 0 and the root name, to be filled in place with [`CacheKey::set`].
+    pub const EMPTY: CacheKey = CacheKey {
+        len: EMPTY_LEN,
+        bytes: [0u8; MAX_KEY_LEN],
+    };
+
+    /// Makes this the key for `name` under `tag`, as [`CacheKey::new`] would build it, and
+    /// returns true; returns false and leaves the key as it was when the name is too long.
+    ///
+    /// Refilling a key in place is the fastest way to build one on a hot path: `new` returns
+    /// 258 bytes by value, and moving them costs more than building them (benches/cache.rs).
+    #[inline]
+    pub fn set(&mut self, tag: u16, name: &str) -> bool {
         let name = name.as_bytes();
         let name = name.strip_suffix(b".").unwrap_or(name);
-        if name.len() > MAX_NAME_LEN {
-            return None;
-        }
-        let len = TAG_LEN + name.len();
-        let mut bytes = [0u8; MAX_KEY_LEN];
-        let (tag_bytes, rest) = bytes.split_at_mut(TAG_LEN);
+        let Some(len) = key_len(name) else {
+            return false;
+        };
+        let (tag_bytes, rest) = self.bytes.split_at_mut(TAG_LEN);
         tag_bytes.copy_from_slice(&tag.to_be_bytes());
-        let name_bytes = rest.get_mut(..name.len())?;
-        name_bytes.copy_from_slice(name);
-        name_bytes.make_ascii_lowercase();
-        Some(CacheKey {
-            // `len` ≤ 2 + 253, so the conversion cannot fail; `?` keeps the code panic-free.
-            len: u16::try_from(len).ok()?,
-            bytes,
-        })
+        // One pass that copies and folds (rather than a copy then an in-place fold): the
+        // compiler vectorises it and it touches each byte once. Bytes past `len` are left as
+        // they are: nothing reads them.
+        for (dst, src) in rest.iter_mut().zip(name) {
+            *dst = src.to_ascii_lowercase();
+        }
+        self.len = len;
+        true
     }
 
     /// The key bytes: the tag (big-endian) followed by the folded name.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len as usize]
+        &self.bytes[..usize::from(self.len.get())]
     }
 
     /// The tag the key was built with.
@@ -61,6 +81,19 @@ impl CacheKey {
     pub fn name_bytes(&self) -> &[u8] {
         self.as_bytes().get(TAG_LEN..).unwrap_or_default()
     }
+}
+
+/// Length of [`CacheKey::EMPTY`]: the tag alone.
+const EMPTY_LEN: NonZeroU16 = NonZeroU16::new(TAG_LEN as u16).unwrap();
+
+/// Length of the key for `name` (without its trailing dot); `None` when the name is too long.
+#[inline]
+fn key_len(name: &[u8]) -> Option<NonZeroU16> {
+    if name.len() > MAX_NAME_LEN {
+        return None;
+    }
+    // At most 2 + 253, so the conversion cannot fail; `?` keeps the code panic-free.
+    NonZeroU16::new(u16::try_from(TAG_LEN + name.len()).ok()?)
 }
 
 impl PartialEq for CacheKey {
@@ -140,6 +173,28 @@ mod tests {
         assert!(CacheKey::new(1, &format!("{longest}.")).is_some());
         assert!(CacheKey::new(1, &format!("{longest}a")).is_none());
         assert!(CacheKey::new(1, &"a".repeat(10_000)).is_none());
+    }
+
+    #[test]
+    fn set_refills_in_place_like_new() {
+        let mut key = CacheKey::EMPTY;
+        assert_eq!(key.as_bytes(), [0, 0]);
+        // Long name first, then shorter ones: leftovers of the longer name must not count.
+        let names = [
+            "Very-Long-Service.Namespace.svc.cluster.local.",
+            "B.c",
+            "a",
+            ".",
+        ];
+        for (tag, name) in (1u16..).zip(names) {
+            assert!(key.set(tag, name), "{name}");
+            assert_eq!(key, CacheKey::new(tag, name).unwrap(), "{name}");
+            assert_eq!(key.as_bytes(), CacheKey::new(tag, name).unwrap().as_bytes());
+        }
+        let before = key;
+        assert!(!key.set(9, &"a".repeat(MAX_NAME_LEN + 1)));
+        assert_eq!(key, before, "a rejected name leaves the key unchanged");
+        assert_eq!(key.tag(), 4);
     }
 
     #[test]
