@@ -6,6 +6,11 @@
 //! key bytes to (value, expiry). A key's shard comes from a hash seeded independently of the
 //! maps' hashers, so keys sharing a shard do not also share hash bits inside its table.
 //! Time is always passed in (`now`), so expiry is testable without sleeping.
+//!
+//! Cost (benches/cache.rs, this project's 2-core EPYC VM): a fresh hit is ~26 ns with a built
+//! key, ~48 ns including refilling a kept key with [`CacheKey::set`] from a 30-character name,
+//! ~65 ns with a new key from [`CacheKey::new`] (which returns 258 bytes by value). Hot paths
+//! should keep a key and refill it.
 
 mod key;
 mod shard;
