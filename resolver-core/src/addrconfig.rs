@@ -79,10 +79,10 @@ fn fib_trie_has_ipv4(text: &str) -> bool {
         let line = line.trim();
         if let Some(addr) = line.strip_prefix("|-- ") {
             previous = addr.trim().parse().ok();
-        } else if line.starts_with("/32 host LOCAL") {
-            if previous.is_some_and(|a| a != Ipv4Addr::LOCALHOST) {
-                return true;
-            }
+        } else if line.starts_with("/32 host LOCAL")
+            && previous.is_some_and(|a| a != Ipv4Addr::LOCALHOST)
+        {
+            return true;
         }
     }
     false

@@ -140,7 +140,8 @@ fn final_error_prefers_nodata_then_servfail_then_nxdomain() {
         ("a.two", suffix("two")),
         ("a", AskReason::AsIsLast),
     ];
-    let cases: Vec<(Vec<QueryOutcome>, fn(&Error) -> bool)> = vec![
+    type Check = fn(&Error) -> bool;
+    let cases: Vec<(Vec<QueryOutcome>, Check)> = vec![
         (
             vec![
                 QueryOutcome::NxDomain,
