@@ -170,10 +170,17 @@ impl Capture {
     /// (it may be dropped by a [`crate::Loss`] rule after tcpdump saw it).
     fn send_marker(&self, name: &str) -> Result<()> {
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.marker_netns, "dig", "+tries=1", "+time=1"])
-            .arg(format!("@{}", self.marker_server))
-            .arg(format!("{name}."))
-            .arg("A");
+        cmd.args([
+            "netns",
+            "exec",
+            &self.marker_netns,
+            "dig",
+            "+tries=1",
+            "+time=1",
+        ])
+        .arg(format!("@{}", self.marker_server))
+        .arg(format!("{name}."))
+        .arg("A");
         run(cmd, ADMIN_TIMEOUT).map(drop)
     }
 

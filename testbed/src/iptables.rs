@@ -35,7 +35,15 @@ impl IptablesRule {
         // `-S` prints the rule the way it was added; `-C` only says whether it exists. The
         // counters come from `-v -x -L <chain> <n>`, so find the rule's number first.
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.netns, "iptables", "-w", "-S", &self.chain]);
+        cmd.args([
+            "netns",
+            "exec",
+            &self.netns,
+            "iptables",
+            "-w",
+            "-S",
+            &self.chain,
+        ]);
         let listing = run(cmd, ADMIN_TIMEOUT)?.ok()?;
         let wanted = self.spec.join(" ");
         // `-S` lines are `-P INPUT ACCEPT` (policy) then `-A INPUT …` in rule order.
@@ -49,7 +57,15 @@ impl IptablesRule {
         };
         let number = (index + 1).to_string();
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.netns, "iptables", "-w", "-L", &self.chain]);
+        cmd.args([
+            "netns",
+            "exec",
+            &self.netns,
+            "iptables",
+            "-w",
+            "-L",
+            &self.chain,
+        ]);
         cmd.args([number.as_str(), "-v", "-x", "-n"]);
         let line = run(cmd, ADMIN_TIMEOUT)?.ok()?;
         Ok(line
@@ -62,7 +78,15 @@ impl IptablesRule {
 
     fn iptables(&self, action: &str) -> Result<()> {
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.netns, "iptables", "-w", action, &self.chain]);
+        cmd.args([
+            "netns",
+            "exec",
+            &self.netns,
+            "iptables",
+            "-w",
+            action,
+            &self.chain,
+        ]);
         cmd.args(&self.spec);
         run(cmd, ADMIN_TIMEOUT)?.ok().map(drop)
     }
@@ -192,8 +216,16 @@ mod tests {
                 "-p udp --dport 53 -m statistic --mode random --probability 0.05 -j DROP",
                 false,
             ),
-            ("-A INPUT -d 198.18.0.99/32 -j DROP", "-d 198.18.0.99 -j DROP", true),
-            ("-A INPUT -d 198.18.0.98/32 -j DROP", "-d 198.18.0.99 -j DROP", false),
+            (
+                "-A INPUT -d 198.18.0.99/32 -j DROP",
+                "-d 198.18.0.99 -j DROP",
+                true,
+            ),
+            (
+                "-A INPUT -d 198.18.0.98/32 -j DROP",
+                "-d 198.18.0.99 -j DROP",
+                false,
+            ),
         ];
         for (line, spec, expected) in cases {
             assert_eq!(normalized_matches(line, spec), expected, "{line} vs {spec}");

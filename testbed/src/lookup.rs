@@ -114,11 +114,7 @@ pub fn glibc_lookup(pod: &Netns, name: &str) -> Result<LookupResult> {
 
 /// [`glibc_lookup`] for a given family (`getent ahosts`, `ahostsv4` or `ahostsv6`).
 pub fn glibc_lookup_family(pod: &Netns, name: &str, family: Family) -> Result<LookupResult> {
-    let output = pod.exec(
-        "getent",
-        &[family.getent_database(), name],
-        GLIBC_TIMEOUT,
-    )?;
+    let output = pod.exec("getent", &[family.getent_database(), name], GLIBC_TIMEOUT)?;
     LookupResult::from_output(output).map_err(|detail| crate::Error::Command {
         command: format!("getent {} {name}", family.getent_database()),
         status: "unparsable output".to_owned(),
@@ -144,7 +140,12 @@ mod tests {
         let getent = "2001:db8::1     STREAM www.example.com\n2001:db8::1     DGRAM  \n\
                       198.18.2.1      STREAM \n198.18.2.1      RAW    \n";
         let cases: &[(&str, i32, LookupStatus, &[&str])] = &[
-            (getent, 0, LookupStatus::Found, &["198.18.2.1", "2001:db8::1"]),
+            (
+                getent,
+                0,
+                LookupStatus::Found,
+                &["198.18.2.1", "2001:db8::1"],
+            ),
             ("198.18.1.10\n", 0, LookupStatus::Found, &["198.18.1.10"]),
             ("", 2, LookupStatus::NotFound, &[]),
             ("", 1, LookupStatus::Failed(Some(1)), &[]),

@@ -21,7 +21,8 @@ pub const DNS_IFACE: &str = "eth0";
 /// The resolv.conf kubelet writes for a pod in namespace `default` with `dnsPolicy:
 /// ClusterFirst` (three search domains, `ndots:5`), with the given nameservers.
 pub fn kubernetes_resolv_conf(nameservers: &[Ipv4Addr]) -> String {
-    let mut text = String::from("search default.svc.cluster.local svc.cluster.local cluster.local\n");
+    let mut text =
+        String::from("search default.svc.cluster.local svc.cluster.local cluster.local\n");
     for ns in nameservers {
         text.push_str(&format!("nameserver {ns}\n"));
     }
@@ -105,7 +106,15 @@ impl NodeBuilder {
         // Create both ends inside their namespaces, so the fixed names never meet in the root
         // namespace (where parallel nodes would collide).
         pod.ip(&[
-            "link", "add", POD_IFACE, "type", "veth", "peer", "name", DNS_IFACE, "netns",
+            "link",
+            "add",
+            POD_IFACE,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            DNS_IFACE,
+            "netns",
             dns.name(),
         ])?;
         pod.ip(&["addr", "add", &format!("{POD_ADDR}/24"), "dev", POD_IFACE])?;

@@ -153,9 +153,17 @@ impl Nsd {
     /// refused at once).
     fn answers(&self, addr: Ipv4Addr) -> bool {
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.netns, "dig", "+norec", "+tries=1", "+time=1"])
-            .arg(format!("@{addr}"))
-            .args([".", "SOA"]);
+        cmd.args([
+            "netns",
+            "exec",
+            &self.netns,
+            "dig",
+            "+norec",
+            "+tries=1",
+            "+time=1",
+        ])
+        .arg(format!("@{addr}"))
+        .args([".", "SOA"]);
         run(cmd, ADMIN_TIMEOUT).is_ok_and(|out| out.stdout.contains("status: NOERROR"))
     }
 }
@@ -222,7 +230,10 @@ mod tests {
     #[test]
     fn config_keeps_every_file_in_its_directory() {
         let dir = Path::new("/tmp/nodecache-nsd-x");
-        let conf = config(dir, &[Ipv4Addr::new(198, 18, 0, 53), Ipv4Addr::new(198, 18, 0, 54)]);
+        let conf = config(
+            dir,
+            &[Ipv4Addr::new(198, 18, 0, 53), Ipv4Addr::new(198, 18, 0, 54)],
+        );
         for wanted in [
             "ip-address: 198.18.0.53\n",
             "ip-address: 198.18.0.54\n",
@@ -234,7 +245,10 @@ mod tests {
             assert!(conf.contains(wanted), "missing {wanted:?} in\n{conf}");
         }
         for line in conf.lines().filter(|l| l.contains('/')) {
-            assert!(line.contains("/tmp/nodecache-nsd-x"), "file outside dir: {line}");
+            assert!(
+                line.contains("/tmp/nodecache-nsd-x"),
+                "file outside dir: {line}"
+            );
         }
     }
 }

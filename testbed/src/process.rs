@@ -213,6 +213,10 @@ mod tests {
             }
         ));
         assert!(calls >= 2);
-        assert!(poll_until(Duration::from_secs(1), Duration::from_millis(1), || true));
+        assert!(poll_until(
+            Duration::from_secs(1),
+            Duration::from_millis(1),
+            || true
+        ));
     }
 }

@@ -42,11 +42,18 @@ fn glibc_gets_the_expected_answer_for_every_corpus_name() {
             if outcome { "ok" } else { "WRONG" }
         ));
         if !outcome {
-            wrong.push(format!("{}: got {:?} {:?}", entry.name, result.status, result.addrs));
+            wrong.push(format!(
+                "{}: got {:?} {:?}",
+                entry.name, result.status, result.addrs
+            ));
         }
     }
     println!("{table}total glibc queries: {}", queries.len());
-    assert!(wrong.is_empty(), "glibc disagrees with the corpus:\n{}\n{table}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "glibc disagrees with the corpus:\n{}\n{table}",
+        wrong.join("\n")
+    );
     assert_eq!(
         queries.iter().filter(|q| q.segment == 0).count(),
         0,
@@ -71,7 +78,11 @@ fn glibc_sends_eight_queries_for_an_external_name_and_uses_tcp_on_truncation() {
     // 3 search suffixes + the name itself, A and AAAA each (AAAA because of the link-local
     // IPv6 address and AI_ADDRCONFIG).
     assert_eq!(queries.len(), 8, "{described:#?}");
-    assert_eq!(queries.iter().filter(|q| q.qtype == "AAAA").count(), 4, "{described:#?}");
+    assert_eq!(
+        queries.iter().filter(|q| q.qtype == "AAAA").count(),
+        4,
+        "{described:#?}"
+    );
     assert_eq!(
         queries.last().map(|q| q.qname.as_str()),
         Some("www.example.com"),
@@ -82,9 +93,16 @@ fn glibc_sends_eight_queries_for_an_external_name_and_uses_tcp_on_truncation() {
     let big = glibc_lookup(node.pod(), Corpus::BIG_NAME).expect("getent");
     assert_eq!(big.addrs.len(), 40, "{:?}", big.output);
     let queries = capture.finish().expect("capture");
-    let tcp: Vec<_> = queries.iter().filter(|q| q.transport == Transport::Tcp).collect();
+    let tcp: Vec<_> = queries
+        .iter()
+        .filter(|q| q.transport == Transport::Tcp)
+        .collect();
     // glibc writes A and AAAA on one connection with one writev: both must be decoded.
-    assert!(tcp.iter().any(|q| q.qtype == "A" && q.qname == Corpus::BIG_NAME), "{queries:#?}");
+    assert!(
+        tcp.iter()
+            .any(|q| q.qtype == "A" && q.qname == Corpus::BIG_NAME),
+        "{queries:#?}"
+    );
     assert!(tcp.iter().any(|q| q.qtype == "AAAA"), "{queries:#?}");
 }
 
@@ -100,7 +118,12 @@ fn loss_drops_queries_and_blackhole_silences_an_address() {
             .pod()
             .exec(
                 "dig",
-                &["+tries=1", "+time=1", &format!("@{DNS_ADDR}"), "www.example.com."],
+                &[
+                    "+tries=1",
+                    "+time=1",
+                    &format!("@{DNS_ADDR}"),
+                    "www.example.com.",
+                ],
                 Duration::from_secs(10),
             )
             .expect("dig");
@@ -110,7 +133,11 @@ fn loss_drops_queries_and_blackhole_silences_an_address() {
     // The rule is gone with the guard.
     let out = node
         .pod()
-        .exec("dig", &["+short", &format!("@{DNS_ADDR}"), "www.example.com."], Duration::from_secs(10))
+        .exec(
+            "dig",
+            &["+short", &format!("@{DNS_ADDR}"), "www.example.com."],
+            Duration::from_secs(10),
+        )
         .expect("dig");
     assert_eq!(out.stdout.trim(), "198.18.2.1");
 
@@ -119,13 +146,22 @@ fn loss_drops_queries_and_blackhole_silences_an_address() {
         .pod()
         .exec(
             "dig",
-            &["+tries=1", "+time=1", &format!("@{DEAD_DNS_ADDR}"), "www.example.com."],
+            &[
+                "+tries=1",
+                "+time=1",
+                &format!("@{DEAD_DNS_ADDR}"),
+                "www.example.com.",
+            ],
             Duration::from_secs(10),
         )
         .expect("dig");
     assert!(!out.success());
     // A timeout, not a refusal: the blackhole gives no ICMP.
-    assert!(start.elapsed() >= Duration::from_millis(900), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        start.elapsed()
+    );
     assert!(node.blackholes()[0].dropped().expect("counter") >= 1);
 }
 
@@ -144,9 +180,17 @@ fn nsd_restarts_and_serves_a_second_address() {
     node.stop_nsd().expect("stop");
     let refused = node
         .pod()
-        .exec("dig", &["+tries=1", "+time=1", &format!("@{DNS_ADDR}"), "."], Duration::from_secs(10))
+        .exec(
+            "dig",
+            &["+tries=1", "+time=1", &format!("@{DNS_ADDR}"), "."],
+            Duration::from_secs(10),
+        )
         .expect("dig");
-    assert!(!refused.success(), "stopped NSD answered: {}", refused.stdout);
+    assert!(
+        !refused.success(),
+        "stopped NSD answered: {}",
+        refused.stdout
+    );
     node.start_nsd().expect("restart");
     let again = glibc_lookup(node.pod(), "web").expect("getent");
     assert_eq!(again.addrs, found.addrs);

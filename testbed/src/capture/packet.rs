@@ -122,12 +122,12 @@ impl PacketParser {
             payload
         } else {
             // A retransmission repeats bytes already seen; keep only the new tail.
-            payload.get(ahead.unsigned_abs() as usize..).unwrap_or_default()
+            payload
+                .get(ahead.unsigned_abs() as usize..)
+                .unwrap_or_default()
         };
         stream.buf.extend_from_slice(fresh);
-        stream.next_seq = Some(
-            seq.wrapping_add(u32::try_from(payload.len()).unwrap_or(u32::MAX)),
-        );
+        stream.next_seq = Some(seq.wrapping_add(u32::try_from(payload.len()).unwrap_or(u32::MAX)));
         let mut out = Vec::new();
         while let Some(len) = be16(&stream.buf, 0).map(usize::from) {
             let Some(message) = stream.buf.get(2..2 + len) else {
@@ -171,13 +171,23 @@ fn split_ip(p: &[u8]) -> Option<(IpAddr, IpAddr, u8, &[u8])> {
             let src: [u8; 4] = p.get(12..16)?.try_into().ok()?;
             let dst: [u8; 4] = p.get(16..20)?.try_into().ok()?;
             let payload = p.get(header..total)?;
-            Some((Ipv4Addr::from(src).into(), Ipv4Addr::from(dst).into(), *p.get(9)?, payload))
+            Some((
+                Ipv4Addr::from(src).into(),
+                Ipv4Addr::from(dst).into(),
+                *p.get(9)?,
+                payload,
+            ))
         }
         6 => {
             let src: [u8; 16] = p.get(8..24)?.try_into().ok()?;
             let dst: [u8; 16] = p.get(24..40)?.try_into().ok()?;
             let payload = p.get(40..total)?;
-            Some((Ipv6Addr::from(src).into(), Ipv6Addr::from(dst).into(), *p.get(6)?, payload))
+            Some((
+                Ipv6Addr::from(src).into(),
+                Ipv6Addr::from(dst).into(),
+                *p.get(6)?,
+                payload,
+            ))
         }
         _ => None,
     }

@@ -24,7 +24,11 @@ fn real_udp_query_is_decoded_and_the_response_ignored() {
     let queries = parse(UDP_FIXTURE);
     assert_eq!(
         summary(&queries),
-        [(Transport::Udp, "A", "big.example.org.default.svc.cluster.local")]
+        [(
+            Transport::Udp,
+            "A",
+            "big.example.org.default.svc.cluster.local"
+        )]
     );
     let q = &queries[0];
     assert_eq!(q.src, "198.18.0.2:34343".parse().expect("addr"));
@@ -125,7 +129,11 @@ fn tcp_stream_cases() {
     let head_len = u32::try_from(head.len()).expect("small");
     let all_len = u32::try_from(stream.len()).expect("small");
     let cases: Vec<(&str, Vec<Vec<u8>>, usize)> = vec![
-        ("one segment", vec![ipv4_tcp(100, SYN, &[]), ipv4_tcp(101, PSH_ACK, &stream)], 2),
+        (
+            "one segment",
+            vec![ipv4_tcp(100, SYN, &[]), ipv4_tcp(101, PSH_ACK, &stream)],
+            2,
+        ),
         (
             "message split over two segments",
             vec![
@@ -146,7 +154,10 @@ fn tcp_stream_cases() {
         ),
         (
             "capture started mid-stream",
-            vec![ipv4_tcp(5000, PSH_ACK, &stream), ipv4_tcp(5000 + all_len, PSH_ACK, &stream)],
+            vec![
+                ipv4_tcp(5000, PSH_ACK, &stream),
+                ipv4_tcp(5000 + all_len, PSH_ACK, &stream),
+            ],
             4,
         ),
         (
@@ -158,7 +169,10 @@ fn tcp_stream_cases() {
     for (what, packets, expected) in cases {
         let queries = parse(&dump(&packets));
         assert_eq!(queries.len(), expected, "{what}: {queries:?}");
-        assert!(queries.iter().all(|q| q.transport == Transport::Tcp), "{what}");
+        assert!(
+            queries.iter().all(|q| q.transport == Transport::Tcp),
+            "{what}"
+        );
     }
 }
 
