@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The project's test command (README, CI): installs what the tests need, checks formatting,
+# runs every test of the workspace.
+#
+# Works on a bare Debian 12 with rustup, as root. The network tests (nodecache-bin/tests,
+# testbed/tests) build network namespaces, so they need root and nsd, tcpdump, dig, iproute2,
+# iptables; without them they fail naming what is missing. NODECACHE_SKIP_NETNS=1 turns that
+# failure into "skipped: …" (for machines where namespaces are impossible, e.g. unprivileged
+# containers).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+section() {
+    printf '\n==== %s ====\n' "$*"
+}
+
+started=$SECONDS
+section_started=$SECONDS
+section_done() {
+    printf -- '---- %s: %ds\n' "$1" $((SECONDS - section_started))
+    section_started=$SECONDS
+}
+
+# ---------------------------------------------------------------------------------------------
+section "System packages"
+
+# program -> Debian package providing it
+declare -A package_of=(
+    [nsd]=nsd
+    [tcpdump]=tcpdump
+    [dig]=dnsutils
+    [ip]=iproute2
+    [iptables]=iptables
+    [python3]=python3
+    [musl-gcc]=musl-tools
+    [gcc]=gcc
+    [getent]=libc-bin
+    [kill]=procps
+)
+missing=()
+for program in "${!package_of[@]}"; do
+    if ! command -v "$program" >/dev/null 2>&1; then
+        missing+=("${package_of[$program]}")
+    fi
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "all present"
+elif [[ $(id -u) -ne 0 ]]; then
+    echo "WARNING: missing packages ${missing[*]}, and not root: cannot install them." >&2
+    echo "The network tests will fail naming the missing tool (or skip with NODECACHE_SKIP_NETNS=1)." >&2
+else
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # The nsd package starts its system service on install. Without an init system that start
+    # fails and makes apt-get fail; with one, a system NSD would be left running. policy-rc.d
+    # exit 101 ("action forbidden", invoke-rc.d(8)) stops both; remove it again afterwards if
+    # it is ours.
+    policy=/usr/sbin/policy-rc.d
+    created_policy=
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        created_policy=1
+        trap '[[ -n ${created_policy:-} ]] && rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    installing_nsd=
+    [[ " ${missing[*]} " == *" nsd "* ]] && installing_nsd=1
+    apt-get update
+    apt-get install -y --no-install-recommends nsd tcpdump dnsutils iproute2 iptables \
+        python3 musl-tools gcc libc-bin procps
+    if [[ -n $created_policy ]]; then
+        rm -f "$policy"
+        created_policy=
+    fi
+    if [[ -n $installing_nsd ]]; then
+        # Belt and braces: whatever started anyway is stopped and kept from starting at boot.
+        if [[ -d /run/systemd/system ]]; then
+            systemctl stop nsd.service 2>/dev/null || true
+            systemctl disable nsd.service 2>/dev/null || true
+        elif command -v service >/dev/null 2>&1; then
+            service nsd stop >/dev/null 2>&1 || true
+        fi
+    fi
+fi
+section_done "packages"
+
+# ---------------------------------------------------------------------------------------------
+section "Rust toolchain"
+
+if ! command -v cargo >/dev/null 2>&1 && [[ -f $HOME/.cargo/env ]]; then
+    # shellcheck source=/dev/null
+    . "$HOME/.cargo/env"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo not found: install Rust with rustup (https://rustup.rs)" >&2
+    exit 1
+fi
+if command -v rustup >/dev/null 2>&1; then
+    # rustfmt for the format check; the musl target for `cargo build -p resolver-ffi --target
+    # x86_64-unknown-linux-musl` (SPEC §3). Both are no-ops when already installed.
+    # A failure (offline machine) is not fatal here: the step that needs it fails clearly.
+    rustup component add rustfmt || echo "WARNING: rustup could not add rustfmt" >&2
+    rustup target add x86_64-unknown-linux-musl ||
+        echo "WARNING: rustup could not add the x86_64-unknown-linux-musl target" >&2
+fi
+cargo --version
+section_done "toolchain"
+
+# ---------------------------------------------------------------------------------------------
+section "cargo fmt --check"
+cargo fmt --all -- --check
+section_done "fmt"
+
+# ---------------------------------------------------------------------------------------------
+if cargo nextest --version >/dev/null 2>&1; then
+    section "cargo nextest run --workspace --all-targets"
+    cargo nextest run --workspace --all-targets --no-fail-fast
+    section_done "nextest"
+    # nextest does not run doctests.
+    section "cargo test --workspace --doc"
+    cargo test --workspace --doc
+    section_done "doctests"
+else
+    section "cargo test --workspace --all-targets"
+    cargo test --workspace --all-targets --no-fail-fast
+    section_done "tests"
+    # --all-targets leaves out doctests.
+    section "cargo test --workspace --doc"
+    cargo test --workspace --doc
+    section_done "doctests"
+fi
+
+printf '\n==== all checks passed in %ds ====\n' $((SECONDS - started))
