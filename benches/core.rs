@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hickory_proto::op::{Message, MessageType, Query};
-use hickory_proto::rr::rdata::A;
+use hickory_proto::rr::rdata::{A, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use resolver_core::config::ResolvConf;
 use resolver_core::policy::SearchPolicy;
@@ -16,7 +16,7 @@ use resolver_core::{Error, Family, LookupOptions, Resolver};
 
 const POD_RESOLV: &str = "nameserver 127.0.0.53\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n";
 
-/// Answers every question with one A record: the bench measures the cache, not a network.
+/// Answers A with one record and AAAA with NODATA: the bench measures the cache, not a network.
 #[derive(Debug)]
 struct OneAddress;
 
@@ -32,6 +32,10 @@ impl Transport for OneAddress {
                 300,
                 RData::A(A::new(198, 18, 1, 10)),
             ));
+        } else {
+            // NODATA with the zone's SOA, as a real server sends it: cacheable (RFC 2308 §5).
+            let soa = SOA::new(Name::root(), Name::root(), 1, 60, 60, 60, 30);
+            message.add_name_server(Record::from_rdata(Name::root(), 30, RData::SOA(soa)));
         }
         Ok(Exchange {
             response: message.to_vec().expect("encodable"),
@@ -65,6 +69,13 @@ fn warm_lookup(c: &mut Criterion) {
     resolver
         .lookup("web", options)
         .expect("first lookup fills the cache");
+    let sent = resolver.stats().queries_sent;
+    resolver.lookup("web", options).expect("cached");
+    assert_eq!(
+        resolver.stats().queries_sent,
+        sent,
+        "the second lookup must be a cache hit"
+    );
     c.bench_function("resolver/warm_lookup", |b| {
         b.iter(|| {
             resolver
