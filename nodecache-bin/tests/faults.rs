@@ -72,6 +72,7 @@ fn five_percent_loss_no_failures_and_p99_under_200ms() {
     assert_eq!(ours.addrs, expected_addrs(name));
     let summary = Summary::parse(&ours.output.stderr)
         .unwrap_or_else(|| panic!("no summary line in stderr:\n{}", ours.output.stderr));
+    eprintln!("nodecache at {LOSS} loss: {summary:?}");
     assert_eq!(summary.lookups.to_string(), REPEAT, "{summary:?}");
     assert_eq!(summary.failures, 0, "{summary:?}");
     assert!(

@@ -191,6 +191,12 @@ impl Resolver {
         self.derived(&config).policy.clone()
     }
 
+    /// Re-reads the configuration files now instead of at the next once-a-second check (for
+    /// SIGHUP in the daemon, and tests). A change flushes the caches on the next lookup.
+    pub fn reload_config(&self) -> Arc<SystemConfig> {
+        self.config.refresh_now()
+    }
+
     /// The configuration in force.
     pub fn system_config(&self) -> Arc<SystemConfig> {
         self.config.current()

@@ -362,3 +362,18 @@ fn cache_off_asks_every_time() {
     resolver.lookup("web", BOTH).unwrap();
     assert_eq!(f.transport.asked().len(), 4);
 }
+
+#[test]
+fn changed_resolv_conf_takes_effect_and_flushes_the_cache() {
+    let transport = cluster().with("db.prod.svc.cluster.local", a("198.18.1.30"));
+    let f = fixture(transport, POD_RESOLV, "", "hosts: files dns\n");
+    assert!(f.resolver.lookup("db", BOTH).unwrap_err().is_nx_domain());
+    // The pod moves to namespace prod: the search list changes.
+    let moved = POD_RESOLV.replace("default.svc", "prod.svc");
+    std::fs::write(f._dir.path().join("resolv.conf"), moved).unwrap();
+    f.resolver.reload_config();
+    assert_eq!(
+        ips(&f.resolver.lookup("db", BOTH).unwrap()),
+        ["198.18.1.30"]
+    );
+}
