@@ -18,7 +18,8 @@ mod answer;
 mod builder;
 mod engine;
 
-pub use answer::{LookupAnswer, Source, parse_ipv4_aton, parse_ipv6};
+pub use crate::config::inet_aton_exact;
+pub use answer::{LookupAnswer, Source, parse_ipv6};
 pub use builder::{ResolverBuilder, parse_search_mode};
 pub use engine::QueryEvent;
 

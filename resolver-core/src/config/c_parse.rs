@@ -36,7 +36,7 @@ pub(crate) fn atoi(s: &str) -> i32 {
 /// glibc `__inet_aton_exact` (resolv/inet_addr.c), used by res_init.c for `nameserver`: the
 /// BSD forms `a.b.c.d`, `a.b.c` (c is 16 bits), `a.b` (b is 24 bits) and `a` (32 bits), each
 /// part decimal, octal (leading `0`) or hex (`0x`), and nothing after the last part.
-pub(crate) fn inet_aton_exact(s: &str) -> Option<Ipv4Addr> {
+pub fn inet_aton_exact(s: &str) -> Option<Ipv4Addr> {
     let mut parts = [0u32; 4];
     let mut count = 0usize;
     for part in s.split('.') {

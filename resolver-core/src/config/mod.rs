@@ -6,6 +6,7 @@ mod nsswitch;
 mod resolv_conf;
 mod watch;
 
+pub use c_parse::inet_aton_exact;
 pub use hosts::{HostConf, HostEntry, Hosts};
 pub use nsswitch::{HostsSources, NsswitchHosts};
 pub use resolv_conf::{MAX_NAMESERVERS, MAX_SEARCH_DOMAINS, ResolvConf};
