@@ -377,3 +377,10 @@ fn changed_resolv_conf_takes_effect_and_flushes_the_cache() {
         ["198.18.1.30"]
     );
 }
+
+#[test]
+fn resolver_is_shareable_across_threads() {
+    // The shim keeps one Resolver per process and calls it from every thread.
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Resolver>();
+}
