@@ -206,10 +206,10 @@ impl Resolver {
     /// A changed configuration invalidates every cached answer: the search list, hosts file
     /// or nameservers that produced them are gone.
     fn forget_if_reloaded(&self, config: &SystemConfig) {
-        if self
-            .seen_generation
-            .swap(config.generation, Ordering::Relaxed)
-            != config.generation
+        // A plain load first: the warm path must not write a cache line every thread shares.
+        let seen = &self.seen_generation;
+        if seen.load(Ordering::Relaxed) != config.generation
+            && seen.swap(config.generation, Ordering::Relaxed) != config.generation
         {
             self.flush_cache();
         }
