@@ -1,0 +1,287 @@
+//! Building `struct addrinfo` lists the way glibc lays them out, and the registry that lets
+//! the interposed `freeaddrinfo` tell our lists from libc's.
+//!
+//! Layout (glibc `nss/getaddrinfo.c`, `generate_addrinfo`): each node is ONE
+//! `malloc(sizeof(struct addrinfo) + addrlen)` with `ai_addr` pointing just past the node;
+//! `ai_canonname` is a separate `malloc`ed string on the first node only. glibc's own
+//! `freeaddrinfo` (`free(p->ai_canonname); free(p)` per node) could therefore free our lists
+//! too. musl's could not (it frees one block holding every node, found from the last node),
+//! so every node we allocate is recorded, and `freeaddrinfo` frees only recorded nodes itself.
+//!
+//! Fork: a child inherits the registry, so lists built by the parent stay freeable in the
+//! child. The registry lock is taken in a `pthread_atfork` prepare handler and released in
+//! both parent and child handlers ([`crate::state`]), so no child starts with it held by a
+//! thread that does not exist there.
+
+use std::collections::HashSet;
+use std::ffi::{c_char, c_int};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::mem::size_of;
+use std::net::IpAddr;
+use std::ptr;
+
+use libc::{addrinfo, sockaddr, sockaddr_in, sockaddr_in6, socklen_t};
+use parking_lot::Mutex;
+
+/// One entry of a result: an address with its socket type, protocol and port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// The address (an IPv6 one may be a v4-mapped `::ffff:a.b.c.d`).
+    pub ip: IpAddr,
+    /// `sin6_scope_id` (numeric `%N` scopes only; 0 otherwise).
+    pub scope_id: u32,
+    /// `ai_socktype`.
+    pub socktype: c_int,
+    /// `ai_protocol`.
+    pub protocol: c_int,
+    /// The port, host byte order.
+    pub port: u16,
+}
+
+/// Hashes a node address: pointers are distinct and 16-byte aligned, so one multiply spreads
+/// them well enough and costs nothing next to SipHash.
+#[derive(Debug, Default)]
+struct PointerHasher(u64);
+
+impl Hasher for PointerHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_usize(&mut self, value: usize) {
+        self.0 = ((value as u64) >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+type NodeSet = HashSet<usize, BuildHasherDefault<PointerHasher>>;
+
+/// Every node of every list we returned and nobody freed yet.
+static REGISTRY: Mutex<NodeSet> = Mutex::new(HashSet::with_hasher(BuildHasherDefault::new()));
+
+/// Takes the registry lock for `fork` (atfork prepare handler).
+pub(crate) fn lock_for_fork() {
+    std::mem::forget(REGISTRY.lock());
+}
+
+/// Releases the lock taken by [`lock_for_fork`] (atfork parent and child handlers).
+///
+/// # Safety
+/// Only after [`lock_for_fork`] on this thread (or, in the child, in the thread that forked).
+pub(crate) unsafe fn unlock_after_fork() {
+    // SAFETY: the lock was taken and its guard forgotten by lock_for_fork.
+    unsafe { REGISTRY.force_unlock() };
+}
+
+/// Number of nodes currently registered (for tests and leak checks).
+pub fn live_nodes() -> usize {
+    REGISTRY.lock().len()
+}
+
+/// True when `node` is one of ours.
+pub fn is_ours(node: *const addrinfo) -> bool {
+    REGISTRY.lock().contains(&(node as usize))
+}
+
+fn socket_length(ip: &IpAddr) -> usize {
+    match ip {
+        IpAddr::V4(_) => size_of::<sockaddr_in>(),
+        IpAddr::V6(_) => size_of::<sockaddr_in6>(),
+    }
+}
+
+/// Allocates one node for `entry`, zeroed, with its socket address filled in.
+fn allocate_node(entry: &Entry, flags: c_int) -> Option<*mut addrinfo> {
+    let addrlen = socket_length(&entry.ip);
+    // SAFETY: calloc with a non-zero size; the result is checked for NULL.
+    let node = unsafe { libc::calloc(1, size_of::<addrinfo>() + addrlen) }.cast::<addrinfo>();
+    if node.is_null() {
+        return None;
+    }
+    // SAFETY: `node` points to a zeroed block of sizeof(addrinfo) + addrlen bytes, suitably
+    // aligned for addrinfo (malloc alignment); the socket address lives right after it, which
+    // is 8-byte aligned because sizeof(addrinfo) is a multiple of 8.
+    unsafe {
+        let addr = node.add(1).cast::<sockaddr>();
+        match entry.ip {
+            IpAddr::V4(v4) => {
+                let sin = addr.cast::<sockaddr_in>();
+                (*sin).sin_family = libc::AF_INET as libc::sa_family_t;
+                (*sin).sin_port = entry.port.to_be();
+                (*sin).sin_addr.s_addr = u32::from(v4).to_be();
+            }
+            IpAddr::V6(v6) => {
+                let sin6 = addr.cast::<sockaddr_in6>();
+                (*sin6).sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                (*sin6).sin6_port = entry.port.to_be();
+                (*sin6).sin6_addr.s6_addr = v6.octets();
+                (*sin6).sin6_scope_id = entry.scope_id;
+            }
+        }
+        (*node).ai_flags = flags;
+        (*node).ai_family = match entry.ip {
+            IpAddr::V4(_) => libc::AF_INET,
+            IpAddr::V6(_) => libc::AF_INET6,
+        };
+        (*node).ai_socktype = entry.socktype;
+        (*node).ai_protocol = entry.protocol;
+        (*node).ai_addrlen = addrlen as socklen_t;
+        (*node).ai_addr = addr;
+    }
+    Some(node)
+}
+
+/// `strdup` with libc's malloc, so libc's `free` can release it.
+fn c_string_copy(text: &str) -> Option<*mut c_char> {
+    let bytes = text.as_bytes();
+    if bytes.contains(&0) {
+        return None;
+    }
+    // SAFETY: malloc of len + 1 bytes, checked for NULL.
+    let copy = unsafe { libc::malloc(bytes.len() + 1) }.cast::<u8>();
+    if copy.is_null() {
+        return None;
+    }
+    // SAFETY: `copy` has room for len + 1 bytes; the source is `bytes`.
+    unsafe {
+        ptr::copy_nonoverlapping(bytes.as_ptr(), copy, bytes.len());
+        *copy.add(bytes.len()) = 0;
+    }
+    Some(copy.cast())
+}
+
+/// Frees nodes we allocated but never registered (allocation failed half-way).
+///
+/// # Safety
+/// `nodes` were allocated by [`allocate_node`] and are not reachable by anyone else.
+unsafe fn free_unregistered(nodes: &[*mut addrinfo], canonname: *mut c_char) {
+    for &node in nodes {
+        // SAFETY: allocated with calloc by us, not yet handed out.
+        unsafe { libc::free(node.cast()) };
+    }
+    // SAFETY: allocated with malloc by us (or NULL).
+    unsafe { libc::free(canonname.cast()) };
+}
+
+/// Builds and registers the list for `entries` (in order), `canonname` on the first node.
+/// `Err(())` means memory ran out (`EAI_MEMORY`); nothing is leaked then.
+pub(crate) fn build_list(
+    entries: &[Entry],
+    flags: c_int,
+    canonname: Option<&str>,
+) -> Result<*mut addrinfo, ()> {
+    let canon = match canonname {
+        Some(text) => c_string_copy(text).ok_or(())?,
+        None => ptr::null_mut(),
+    };
+    let mut nodes: Vec<*mut addrinfo> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        match allocate_node(entry, flags) {
+            Some(node) => nodes.push(node),
+            None => {
+                // SAFETY: every node in `nodes` is ours and unpublished.
+                unsafe { free_unregistered(&nodes, canon) };
+                return Err(());
+            }
+        }
+    }
+    let Some(&head) = nodes.first() else {
+        // SAFETY: `canon` is ours and unpublished.
+        unsafe { free_unregistered(&[], canon) };
+        return Ok(ptr::null_mut());
+    };
+    // SAFETY: every node is a valid, exclusively owned allocation from allocate_node.
+    unsafe {
+        for pair in nodes.windows(2) {
+            if let [node, next] = *pair {
+                (*node).ai_next = next;
+            }
+        }
+        (*head).ai_canonname = canon;
+    }
+    let mut registry = REGISTRY.lock();
+    registry.reserve(nodes.len());
+    registry.extend(nodes.iter().map(|&node| node as usize));
+    Ok(head)
+}
+
+/// Frees a list handed to `freeaddrinfo`: our nodes one by one; from the first node that is
+/// not ours on, the rest goes to libc's `freeaddrinfo` (it is a list libc built).
+///
+/// # Safety
+/// `list` is NULL or a list returned by getaddrinfo (ours or libc's) not yet freed.
+pub(crate) unsafe fn free_list(list: *mut addrinfo) {
+    let mut node = list;
+    {
+        let mut registry = REGISTRY.lock();
+        while !node.is_null() && registry.remove(&(node as usize)) {
+            // SAFETY: the node was registered, so it is a live node built by build_list; the
+            // caller gives up the list, and removing it from the registry makes us the only
+            // one freeing it.
+            unsafe {
+                let next = (*node).ai_next;
+                libc::free((*node).ai_canonname.cast());
+                libc::free(node.cast());
+                node = next;
+            }
+        }
+    }
+    if !node.is_null() {
+        // SAFETY: not ours, so a list (or the tail of one) that libc built.
+        unsafe { crate::real::freeaddrinfo(node) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn entry(ip: IpAddr, port: u16) -> Entry {
+        Entry {
+            ip,
+            scope_id: 0,
+            socktype: libc::SOCK_STREAM,
+            protocol: libc::IPPROTO_TCP,
+            port,
+        }
+    }
+
+    #[test]
+    fn nodes_carry_their_address_inside_and_are_registered_until_freed() {
+        let entries = [
+            entry(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 80),
+            entry(IpAddr::V6(Ipv6Addr::LOCALHOST), 443),
+        ];
+        let list = build_list(&entries, 0x20, Some("localhost")).unwrap();
+        // SAFETY: a list we just built.
+        unsafe {
+            let first = &*list;
+            assert_eq!(first.ai_family, libc::AF_INET);
+            assert_eq!(first.ai_flags, 0x20);
+            assert_eq!(first.ai_addr.cast::<u8>(), list.add(1).cast::<u8>());
+            let sin = &*first.ai_addr.cast::<sockaddr_in>();
+            assert_eq!(u16::from_be(sin.sin_port), 80);
+            assert_eq!(u32::from_be(sin.sin_addr.s_addr), 0x7f00_0001);
+            assert_eq!(
+                std::ffi::CStr::from_ptr(first.ai_canonname).to_str(),
+                Ok("localhost")
+            );
+            let second = &*first.ai_next;
+            assert_eq!(second.ai_family, libc::AF_INET6);
+            assert_eq!(second.ai_addrlen as usize, size_of::<sockaddr_in6>());
+            assert!(second.ai_canonname.is_null());
+            assert!(second.ai_next.is_null());
+            assert!(is_ours(list) && is_ours(first.ai_next));
+            free_list(list);
+        }
+    }
+
+    #[test]
+    fn empty_entries_give_a_null_list() {
+        assert!(build_list(&[], 0, Some("x")).unwrap().is_null());
+    }
+}

@@ -1,0 +1,162 @@
+//! The per-process state behind the exports: one [`Resolver`] built lazily from the
+//! environment, the `AI_ADDRCONFIG` detector and the source-address cache.
+//!
+//! Fork safety: after `fork` only the forking thread exists in the child, and any lock
+//! another thread held stays held forever. The state is therefore per process: a
+//! `pthread_atfork` child handler drops the pointer to the parent's state (leaking it: its
+//! locks may be held, so it is never touched again) and the child builds its own on first
+//! use. The address-list registry is shared across fork on purpose (the child may free lists
+//! the parent built), so its lock is taken before fork and released on both sides.
+//! Children created without running atfork handlers (raw `clone`, `vfork`) must `exec` or
+//! `_exit` at once anyway (POSIX).
+//!
+//! No background thread is ever started: configuration files are re-checked by the calling
+//! thread, at most once a second (resolver-core).
+
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
+
+use resolver_core::Resolver;
+use resolver_core::addrconfig::AddrConfig;
+use resolver_core::resolver::ResolverBuilder;
+
+use crate::log::shim_log;
+use crate::sources::SourceCache;
+
+/// Everything one process (one side of a fork) uses.
+#[derive(Debug)]
+pub(crate) struct ShimState {
+    /// The resolver (`NODECACHE_CACHE`, `NODECACHE_SEARCH` applied by `from_env`).
+    pub(crate) resolver: Resolver,
+    /// Families with a non-loopback address, glibc's `__check_pf` view.
+    pub(crate) addrconfig: AddrConfig,
+    /// Source addresses for the result sort.
+    pub(crate) sources: SourceCache,
+    /// `/etc/gai.conf` has rules: sorting would differ from glibc's defaults, so lookups go
+    /// to libc (read once per process, like glibc without `reload yes`).
+    pub(crate) custom_gai_conf: bool,
+}
+
+static STATE: AtomicPtr<ShimState> = AtomicPtr::new(ptr::null_mut());
+static ATFORK_REGISTERED: AtomicBool = AtomicBool::new(false);
+
+/// The state of this process, built on first use.
+pub(crate) fn state() -> &'static ShimState {
+    let current = STATE.load(Ordering::Acquire);
+    if !current.is_null() {
+        // SAFETY: a non-null STATE always points to a leaked Box that is never freed.
+        return unsafe { &*current };
+    }
+    register_atfork();
+    let fresh = Box::into_raw(Box::new(ShimState {
+        resolver: ResolverBuilder::from_env().build(),
+        addrconfig: AddrConfig::new(),
+        sources: SourceCache::default(),
+        custom_gai_conf: gai_conf_has_rules(),
+    }));
+    match STATE.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => {
+            shim_log!(Info, "resolver ready");
+            // SAFETY: just published; never freed.
+            unsafe { &*fresh }
+        }
+        Err(winner) => {
+            // Another thread built one first; ours was never shared.
+            // SAFETY: `fresh` came from Box::into_raw above and nobody else saw it.
+            drop(unsafe { Box::from_raw(fresh) });
+            // SAFETY: as above, a leaked Box that is never freed.
+            unsafe { &*winner }
+        }
+    }
+}
+
+/// The state if it was already built (for the C API, which must not build one).
+pub(crate) fn existing_state() -> Option<&'static ShimState> {
+    let current = STATE.load(Ordering::Acquire);
+    // SAFETY: a non-null STATE always points to a leaked Box that is never freed.
+    (!current.is_null()).then(|| unsafe { &*current })
+}
+
+extern "C" fn before_fork() {
+    crate::addrinfo::lock_for_fork();
+}
+
+extern "C" fn after_fork_in_parent() {
+    // SAFETY: before_fork took the lock on this thread.
+    unsafe { crate::addrinfo::unlock_after_fork() };
+}
+
+extern "C" fn after_fork_in_child() {
+    // SAFETY: before_fork took the lock in the thread that forked, which is this one.
+    unsafe { crate::addrinfo::unlock_after_fork() };
+    // The parent's state may have locks held by threads that do not exist here: forget it.
+    STATE.store(ptr::null_mut(), Ordering::Release);
+}
+
+/// Registers the fork handlers once. A flag instead of `Once`, so that a fork racing the
+/// registration cannot leave the child waiting on a `Once` that will never complete.
+fn register_atfork() {
+    if ATFORK_REGISTERED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    // SAFETY: the handlers are plain functions that stay valid for the life of the process.
+    let rc = unsafe {
+        libc::pthread_atfork(
+            Some(before_fork),
+            Some(after_fork_in_parent),
+            Some(after_fork_in_child),
+        )
+    };
+    if rc != 0 {
+        shim_log!(
+            Info,
+            "pthread_atfork failed ({rc}); a forked child reuses the parent's state"
+        );
+    }
+}
+
+/// True when `/etc/gai.conf` has a line that is not blank or a comment.
+fn gai_conf_has_rules() -> bool {
+    std::fs::read_to_string("/etc/gai.conf").is_ok_and(|text| has_rules(&text))
+}
+
+fn has_rules(text: &str) -> bool {
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .any(|line| !line.is_empty())
+}
+
+const UNREAD: u8 = 0;
+const ON: u8 = 1;
+const OFF: u8 = 2;
+static DISABLED: AtomicU8 = AtomicU8::new(UNREAD);
+
+/// `NODECACHE_DISABLE=1`: every export passes straight through to libc. Read once.
+#[inline]
+pub(crate) fn disabled() -> bool {
+    match DISABLED.load(Ordering::Relaxed) {
+        ON => true,
+        OFF => false,
+        _ => {
+            let on =
+                std::env::var_os("NODECACHE_DISABLE").is_some_and(|v| !v.is_empty() && v != "0");
+            DISABLED.store(if on { ON } else { OFF }, Ordering::Relaxed);
+            on
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gai_conf_rules_are_lines_other_than_comments() {
+        assert!(!has_rules(""));
+        assert!(!has_rules(
+            "# label ::1/128 0\n   \n#precedence ::ffff:0:0/96 100\n"
+        ));
+        assert!(has_rules("precedence ::ffff:0:0/96 100\n"));
+        assert!(has_rules("  label ::1/128 0 # comment\n"));
+    }
+}
