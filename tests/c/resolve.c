@@ -5,6 +5,7 @@
  *   `status: ok` or `status: <EAI name> (<gai_strerror text>)`.
  * Exit 0 when the name resolved, 2 on any getaddrinfo error (getent's convention), 1 on usage
  * errors. Built with gcc (glibc) and with musl-gcc by the shim tests. */
+#define _GNU_SOURCE /* glibc: EAI_NODATA, EAI_ADDRFAMILY in <netdb.h> */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>

@@ -7,6 +7,7 @@
  * Prints on stdout:
  *   summary: threads=T lookups=N failures=F fork_child=<none|ok|exit:C|signal:S|timeout>
  * Exit 0 when there was no failure and the child (if any) resolved, 2 otherwise. */
+#define _GNU_SOURCE /* glibc: EAI_NODATA, EAI_ADDRFAMILY in <netdb.h> */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>

@@ -6,6 +6,7 @@
  * where a failure is any non-zero return. Exit 0 when every lookup succeeded, 2 otherwise
  * (the summary is printed either way), 1 on usage errors. Names that should fail belong in
  * a separate run. */
+#define _GNU_SOURCE /* glibc: EAI_NODATA, EAI_ADDRFAMILY in <netdb.h> */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
