@@ -37,6 +37,10 @@ declare -A package_of=(
     [gcc]=gcc
     [getent]=libc-bin
     [kill]=procps
+    [curl]=curl
+    [valgrind]=valgrind
+    [readelf]=binutils
+    [nm]=binutils
 )
 missing=()
 for program in "${!package_of[@]}"; do
@@ -69,7 +73,7 @@ else
     [[ " ${missing[*]} " == *" nsd "* ]] && installing_nsd=1
     apt-get update
     apt-get install -y --no-install-recommends nsd tcpdump dnsutils iproute2 iptables \
-        python3 musl-tools gcc libc-bin procps
+        python3 musl-tools gcc libc-bin procps curl valgrind binutils
     if [[ -n $created_policy ]]; then
         rm -f "$policy"
         created_policy=
@@ -107,6 +111,22 @@ if command -v rustup >/dev/null 2>&1; then
 fi
 cargo --version
 section_done "toolchain"
+
+# ---------------------------------------------------------------------------------------------
+section "libnodecache.so: glibc and musl builds"
+# The shim tests (nodecache-bin/tests/shim_*.rs) preload these into real programs. The musl
+# build is SPEC §3's command verbatim; .cargo/config.toml and resolver-ffi/build.rs make it
+# link with musl-gcc against libc.so only.
+cargo build --release -p resolver-ffi
+cargo build --release -p resolver-ffi --target x86_64-unknown-linux-musl
+musl_so=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-musl/release/libnodecache.so
+needed=$(readelf -d "$musl_so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+echo "$musl_so NEEDED: $needed"
+if [[ $needed != "libc.so " ]]; then
+    echo "the musl libnodecache.so must need only libc.so (SPEC §3), it needs: $needed" >&2
+    exit 1
+fi
+section_done "shim builds"
 
 # ---------------------------------------------------------------------------------------------
 section "cargo fmt --check"

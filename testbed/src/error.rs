@@ -41,6 +41,14 @@ pub enum Error {
         /// What was seen (exit status, log tail).
         detail: String,
     },
+    /// A file the tests need (a build artifact) is not there.
+    #[error("missing {what}: build it with `{hint}`")]
+    Missing {
+        /// What is missing, with the places searched.
+        what: String,
+        /// The command that makes it.
+        hint: String,
+    },
 }
 
 impl Error {

@@ -17,6 +17,10 @@
 //! - [`Loss`] / [`Blackhole`]: iptables rules on the receiving side (SPEC §6).
 //! - [`Corpus`]: the names the tests resolve and the root zone that answers them.
 //! - [`glibc_lookup`]: what glibc's `getaddrinfo` returns in the pod (through `getent ahosts`).
+//! - [`Shim`]: the built `libnodecache.so` (glibc or musl [`Libc`]); [`CProgram`]: the C test
+//!   programs of `tests/c/` built with gcc or musl-gcc and run with or without the shim
+//!   preloaded, their output parsed by [`CLookup`] and [`CSummary`]; [`HttpServer`]: a page
+//!   to fetch by name.
 //!
 //! Everything needs root and the tools named in [`REQUIRED_TOOLS`]; tests call
 //! [`require_netns`] first, which fails the test with the missing tool's name, or skips it when
@@ -27,7 +31,10 @@
 
 mod capture;
 mod corpus;
+mod cprog;
+mod creport;
 mod error;
+mod http;
 mod iptables;
 mod lookup;
 mod netns;
@@ -35,10 +42,14 @@ mod node;
 mod nsd;
 mod preflight;
 mod process;
+mod shim;
 
 pub use capture::{Capture, CapturedQuery, Transport};
 pub use corpus::{Corpus, CorpusName, Expected};
+pub use cprog::{CProgram, c_sources_dir};
+pub use creport::{CLookup, CSummary};
 pub use error::Error;
+pub use http::HttpServer;
 pub use iptables::{Blackhole, IptablesRule, Loss};
 pub use lookup::{Family, LookupResult, LookupStatus, glibc_lookup, glibc_lookup_family};
 pub use netns::Netns;
@@ -47,8 +58,12 @@ pub use node::{
     kubernetes_resolv_conf,
 };
 pub use nsd::Nsd;
-pub use preflight::{REQUIRED_TOOLS, SKIP_ENV, missing_requirements, require_netns};
+pub use preflight::{
+    REQUIRED_TOOLS, SKIP_ENV, missing_programs, missing_requirements, require_netns,
+    require_programs,
+};
 pub use process::{RunOutput, run};
+pub use shim::{Libc, MUSL_TARGET, SHIM_FILE, Shim, target_dirs};
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -73,6 +73,29 @@ impl Netns {
         run(cmd, timeout)
     }
 
+    /// A [`Command`] running `program` in the namespace with extra environment variables set
+    /// for `program` only: `ip netns exec <name> env K=V… program`. (Setting `LD_PRELOAD` on
+    /// the `ip` command itself would preload into `ip` too.)
+    pub fn command_env(&self, env: &[(String, String)], program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = self.command("env");
+        cmd.args(env.iter().map(|(key, value)| format!("{key}={value}")));
+        cmd.arg(program);
+        cmd
+    }
+
+    /// Like [`Netns::exec`], with `env` set for `program` only (see [`Netns::command_env`]).
+    pub fn exec_env<P: AsRef<OsStr>, S: AsRef<OsStr>>(
+        &self,
+        env: &[(String, String)],
+        program: P,
+        args: &[S],
+        timeout: Duration,
+    ) -> Result<RunOutput> {
+        let mut cmd = self.command_env(env, program);
+        cmd.args(args);
+        run(cmd, timeout)
+    }
+
     /// Runs `ip -n <name> args…` and fails unless it exits 0.
     pub fn ip(&self, args: &[&str]) -> Result<RunOutput> {
         let mut full = vec!["-n", self.name.as_str()];

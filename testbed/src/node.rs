@@ -232,6 +232,16 @@ impl Node {
         Capture::start(&self.dns, DNS_IFACE, &self.pod, DNS_ADDR)
     }
 
+    /// Puts `addr` on the DNS side (as a /32 on its `eth0`) and routes it from the pod over
+    /// the veth, so a server in the DNS namespace can stand in for a service address outside
+    /// the /24 (e.g. the corpus's `web`, 198.18.1.10).
+    pub fn add_service_addr(&self, addr: Ipv4Addr) -> Result<()> {
+        let host = format!("{addr}/32");
+        self.dns.ip(&["addr", "add", &host, "dev", DNS_IFACE])?;
+        self.pod.ip(&["route", "add", &host, "dev", POD_IFACE])?;
+        Ok(())
+    }
+
     /// Random loss of UDP queries arriving at the DNS side (SPEC §6), removed on drop.
     pub fn add_loss(&self, probability: f64) -> Result<Loss> {
         Loss::udp_input(&self.dns, probability)

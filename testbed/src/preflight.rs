@@ -47,6 +47,39 @@ pub fn require_netns(test: &str) -> bool {
     );
 }
 
+/// The programs of `programs` that are not on `$PATH`.
+pub fn missing_programs(programs: &[&str]) -> Vec<String> {
+    programs
+        .iter()
+        .filter(|p| !on_path(p))
+        .map(|p| format!("the `{p}` program"))
+        .collect()
+}
+
+/// Like [`require_netns`], also requiring `programs` (compilers, curl, valgrind …): true when
+/// the test can run; with `NODECACHE_SKIP_NETNS=1` a skip, otherwise a panic naming what is
+/// missing.
+///
+/// # Panics
+/// When something is missing and `NODECACHE_SKIP_NETNS` is not `1`.
+pub fn require_programs(test: &str, programs: &[&str]) -> bool {
+    if !require_netns(test) {
+        return false;
+    }
+    let missing = missing_programs(programs);
+    if missing.is_empty() {
+        return true;
+    }
+    let what = missing.join(", ");
+    if std::env::var(SKIP_ENV).is_ok_and(|v| v == "1") {
+        println!("skipped: {test}: missing {what}");
+        return false;
+    }
+    panic!(
+        "{test}: needs {what}; run scripts/test.sh as root (it installs them), or set {SKIP_ENV}=1 to skip"
+    );
+}
+
 /// Effective uid 0, read from `/proc/self/status` (no libc call needed).
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
