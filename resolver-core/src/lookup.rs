@@ -14,6 +14,9 @@
 //! - When every candidate failed: the error of the as-is query asked first because of ndots
 //!   wins (glibc's `saved_herrno`), else NODATA if any candidate had it, else SERVFAIL if any
 //!   had it, else NXDOMAIN.
+//! - Before settling on NXDOMAIN or SERVFAIL, the plan's deferred candidates (pruned names that
+//!   may exist without addresses) are asked with one type: glibc asked them, and a NODATA there
+//!   makes its error `EAI_NODATA` instead of `EAI_NONAME`.
 
 use std::net::IpAddr;
 
@@ -128,6 +131,8 @@ struct CandidateState {
 #[derive(Debug)]
 pub struct Lookup {
     plan: Plan,
+    /// Index in `plan.candidates` where the deferred candidates start.
+    deferred_start: usize,
     types: [Option<u16>; 2],
     candidate: usize,
     state: CandidateState,
@@ -146,6 +151,10 @@ impl Lookup {
     /// Starts a lookup over `plan`. With no type to ask (e.g. `no-aaaa` and `AF_INET6`) every
     /// candidate is NODATA, as glibc's synthesised empty AAAA answers make it.
     pub fn new(plan: Plan, types: QueryTypes) -> Self {
+        let mut plan = plan;
+        let deferred_start = plan.candidates.len();
+        let deferred = std::mem::take(&mut plan.deferred);
+        plan.candidates.extend(deferred);
         let types = match (types.a, types.aaaa) {
             (true, true) => [Some(rtype::A), Some(rtype::AAAA)],
             (true, false) => [Some(rtype::A), None],
@@ -154,6 +163,7 @@ impl Lookup {
         };
         let mut lookup = Lookup {
             plan,
+            deferred_start,
             types,
             candidate: 0,
             state: CandidateState::default(),
@@ -163,8 +173,8 @@ impl Lookup {
         if lookup.types[0].is_none() {
             lookup.misses.saw_nodata = true;
             lookup.finish_exhausted();
-        } else if lookup.plan.candidates.is_empty() {
-            lookup.finish_exhausted();
+        } else if lookup.deferred_start == 0 {
+            lookup.enter_deferred_or_finish();
         }
         lookup
     }
@@ -215,12 +225,15 @@ impl Lookup {
                 return;
             }
         }
-        let more_types = self
-            .types
-            .get(self.state.next_type)
-            .copied()
-            .flatten()
-            .is_some();
+        // Deferred candidates only need to say whether they exist: one type is enough.
+        let in_deferred = self.candidate >= self.deferred_start;
+        let more_types = !in_deferred
+            && self
+                .types
+                .get(self.state.next_type)
+                .copied()
+                .flatten()
+                .is_some();
         if !more_types {
             self.finish_candidate();
         }
@@ -259,7 +272,18 @@ impl Lookup {
             self.misses.first_as_is = Some(negative);
         }
         self.candidate += 1;
-        if self.candidate >= self.plan.candidates.len() {
+        if self.candidate == self.deferred_start {
+            self.enter_deferred_or_finish();
+        } else if self.candidate >= self.plan.candidates.len() {
+            self.finish_exhausted();
+        }
+    }
+
+    /// After the real candidates: ask the deferred ones only when they could still change the
+    /// error (nothing has settled it as the as-is error or NODATA yet).
+    fn enter_deferred_or_finish(&mut self) {
+        let settled = self.misses.first_as_is.is_some() || self.misses.saw_nodata;
+        if settled || self.deferred_start >= self.plan.candidates.len() {
             self.finish_exhausted();
         }
     }

@@ -5,15 +5,20 @@ use std::net::IpAddr;
 use super::*;
 use crate::policy::Candidate;
 
+fn candidates(names: &[(&str, AskReason)]) -> Vec<Candidate> {
+    names
+        .iter()
+        .map(|(name, reason)| Candidate {
+            name: name.to_string(),
+            reason: reason.clone(),
+        })
+        .collect()
+}
+
 fn plan(names: &[(&str, AskReason)]) -> Plan {
     Plan {
-        candidates: names
-            .iter()
-            .map(|(name, reason)| Candidate {
-                name: name.to_string(),
-                reason: reason.clone(),
-            })
-            .collect(),
+        candidates: candidates(names),
+        deferred: Vec::new(),
     }
 }
 
@@ -268,4 +273,92 @@ fn aaaa_only_lookup_asks_only_aaaa() {
         ],
     );
     assert!(found.is_ok());
+}
+
+#[test]
+fn deferred_candidate_turns_nxdomain_into_nodata_like_glibc() {
+    // `default` in a pod: glibc also asks default.svc.cluster.local, a namespace: NODATA.
+    let p = Plan {
+        candidates: candidates(&[
+            (
+                "default.default.svc.cluster.local",
+                suffix("default.svc.cluster.local"),
+            ),
+            ("default", AskReason::AsIsLast),
+        ]),
+        deferred: candidates(&[("default.svc.cluster.local", suffix("svc.cluster.local"))]),
+    };
+    let mut lookup = Lookup::new(p, BOTH);
+    let error = run(
+        &mut lookup,
+        vec![
+            (
+                ("default.default.svc.cluster.local", rtype::A),
+                QueryOutcome::NxDomain,
+            ),
+            (("default", rtype::A), QueryOutcome::NxDomain),
+            (
+                ("default.svc.cluster.local", rtype::A),
+                QueryOutcome::NoData,
+            ),
+        ],
+    )
+    .unwrap_err();
+    assert!(error.is_no_data(), "got {error:?}");
+}
+
+#[test]
+fn deferred_candidates_are_not_asked_when_the_error_is_settled_or_found() {
+    let deferred = candidates(&[("x.svc.cluster.local", suffix("svc.cluster.local"))]);
+    // Found: never asked.
+    let p = Plan {
+        candidates: candidates(&[("x", AskReason::AsIsLast)]),
+        deferred: deferred.clone(),
+    };
+    let mut lookup = Lookup::new(
+        p,
+        QueryTypes {
+            a: true,
+            aaaa: false,
+        },
+    );
+    assert!(
+        run(
+            &mut lookup,
+            vec![(("x", rtype::A), answer(&["198.18.0.1"]))]
+        )
+        .is_ok()
+    );
+    // NODATA already seen: the error cannot change.
+    let p = Plan {
+        candidates: candidates(&[("x", AskReason::AsIsLast)]),
+        deferred: deferred.clone(),
+    };
+    let mut lookup = Lookup::new(
+        p,
+        QueryTypes {
+            a: true,
+            aaaa: false,
+        },
+    );
+    assert!(
+        run(&mut lookup, vec![(("x", rtype::A), QueryOutcome::NoData)])
+            .unwrap_err()
+            .is_no_data()
+    );
+    // NXDOMAIN everywhere: asked once, A only, and still NXDOMAIN.
+    let p = Plan {
+        candidates: candidates(&[("x", AskReason::AsIsLast)]),
+        deferred,
+    };
+    let mut lookup = Lookup::new(p, BOTH);
+    let error = run(
+        &mut lookup,
+        vec![
+            (("x", rtype::A), QueryOutcome::NxDomain),
+            (("x.svc.cluster.local", rtype::A), QueryOutcome::NxDomain),
+        ],
+    )
+    .unwrap_err();
+    assert!(error.is_nx_domain());
 }

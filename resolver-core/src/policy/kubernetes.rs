@@ -199,6 +199,13 @@ pub(super) fn schema_violation(relative: Shape) -> Option<&'static str> {
     }
 }
 
+/// True for the rules that prune names which may still exist as empty non-terminals (the
+/// zone's `svc`/`pod` apexes and namespaces): asking them yields NODATA or NXDOMAIN, never an
+/// address, but glibc's error code depends on which.
+pub(super) fn may_be_empty_non_terminal(rule: &str) -> bool {
+    rule == rule::APEX || rule == rule::NAMESPACE
+}
+
 /// Kubernetes Service port protocols (core/v1 `Protocol`: TCP, UDP, SCTP).
 fn is_protocol(label: &str) -> bool {
     ["tcp", "udp", "sctp"]

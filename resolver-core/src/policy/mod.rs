@@ -87,6 +87,11 @@ pub struct Candidate {
 pub struct Plan {
     /// Asked in this order until one has an answer.
     pub candidates: Vec<Candidate>,
+    /// Pruned candidates the schema says can exist without any address (`<ns>.svc.<zone>`,
+    /// `svc.<zone>`, …: empty non-terminals, answered NODATA). They cannot change the answer,
+    /// only the error: glibc reports NODATA (`EAI_NODATA`) rather than NXDOMAIN when one of
+    /// them exists. The lookup asks them (A only) only after every candidate failed.
+    pub deferred: Vec<Candidate>,
 }
 
 /// One line of `nodecache explain`.
@@ -203,12 +208,18 @@ impl SearchPolicy {
     pub fn plan(&self, name: &str) -> Result<Plan, NameError> {
         let kubernetes = self.mode == SearchMode::Kubernetes;
         let mut candidates = Vec::with_capacity(self.search.len() + 1);
-        self.walk(name, kubernetes, |body, step| {
-            if let Ok(why) = step.nodecache {
-                candidates.push(self.candidate(body, why));
+        let mut deferred = Vec::new();
+        self.walk(name, kubernetes, |body, step| match step.nodecache {
+            Ok(why) => candidates.push(self.candidate(body, why)),
+            Err(Skip::Schema(rule)) if kubernetes::may_be_empty_non_terminal(rule) => {
+                deferred.push(self.candidate(body, step.glibc));
             }
+            Err(_) => {}
         })?;
-        Ok(Plan { candidates })
+        Ok(Plan {
+            candidates,
+            deferred,
+        })
     }
 
     /// The candidates glibc asks, in order.
@@ -217,7 +228,10 @@ impl SearchPolicy {
         self.walk(name, false, |body, step| {
             candidates.push(self.candidate(body, step.glibc));
         })?;
-        Ok(Plan { candidates })
+        Ok(Plan {
+            candidates,
+            deferred: Vec::new(),
+        })
     }
 
     /// Both sequences side by side, for `nodecache explain`: glibc's candidates in glibc's
