@@ -154,6 +154,7 @@ impl Lookup {
         let mut plan = plan;
         let deferred_start = plan.candidates.len();
         let deferred = std::mem::take(&mut plan.deferred);
+        let known_empty_non_terminal = plan.known_empty_non_terminal;
         plan.candidates.extend(deferred);
         let types = match (types.a, types.aaaa) {
             (true, true) => [Some(rtype::A), Some(rtype::AAAA)],
@@ -170,6 +171,7 @@ impl Lookup {
             misses: Misses::default(),
             result: None,
         };
+        lookup.misses.saw_nodata = known_empty_non_terminal;
         if lookup.types[0].is_none() {
             lookup.misses.saw_nodata = true;
             lookup.finish_exhausted();

@@ -19,6 +19,7 @@ fn plan(names: &[(&str, AskReason)]) -> Plan {
     Plan {
         candidates: candidates(names),
         deferred: Vec::new(),
+        known_empty_non_terminal: false,
     }
 }
 
@@ -287,6 +288,7 @@ fn deferred_candidate_turns_nxdomain_into_nodata_like_glibc() {
             ("default", AskReason::AsIsLast),
         ]),
         deferred: candidates(&[("default.svc.cluster.local", suffix("svc.cluster.local"))]),
+        known_empty_non_terminal: false,
     };
     let mut lookup = Lookup::new(p, BOTH);
     let error = run(
@@ -314,6 +316,7 @@ fn deferred_candidates_are_not_asked_when_the_error_is_settled_or_found() {
     let p = Plan {
         candidates: candidates(&[("x", AskReason::AsIsLast)]),
         deferred: deferred.clone(),
+        known_empty_non_terminal: false,
     };
     let mut lookup = Lookup::new(
         p,
@@ -333,6 +336,7 @@ fn deferred_candidates_are_not_asked_when_the_error_is_settled_or_found() {
     let p = Plan {
         candidates: candidates(&[("x", AskReason::AsIsLast)]),
         deferred: deferred.clone(),
+        known_empty_non_terminal: false,
     };
     let mut lookup = Lookup::new(
         p,
@@ -350,6 +354,7 @@ fn deferred_candidates_are_not_asked_when_the_error_is_settled_or_found() {
     let p = Plan {
         candidates: candidates(&[("x", AskReason::AsIsLast)]),
         deferred,
+        known_empty_non_terminal: false,
     };
     let mut lookup = Lookup::new(p, BOTH);
     let error = run(
@@ -361,4 +366,19 @@ fn deferred_candidates_are_not_asked_when_the_error_is_settled_or_found() {
     )
     .unwrap_err();
     assert!(error.is_nx_domain());
+}
+
+#[test]
+fn own_namespace_is_known_nodata_without_asking() {
+    let p = Plan {
+        known_empty_non_terminal: true,
+        ..plan(&[("default", AskReason::AsIsLast)])
+    };
+    let mut lookup = Lookup::new(p, BOTH);
+    let error = run(
+        &mut lookup,
+        vec![(("default", rtype::A), QueryOutcome::NxDomain)],
+    )
+    .unwrap_err();
+    assert!(error.is_no_data(), "got {error:?}");
 }

@@ -92,6 +92,9 @@ pub struct Plan {
     /// only the error: glibc reports NODATA (`EAI_NODATA`) rather than NXDOMAIN when one of
     /// them exists. The lookup asks them (A only) only after every candidate failed.
     pub deferred: Vec<Candidate>,
+    /// One pruned candidate is the pod's own namespace, which exists without addresses: glibc's
+    /// search sees NODATA there, so a failed lookup reports NODATA without asking.
+    pub known_empty_non_terminal: bool,
 }
 
 /// One line of `nodecache explain`.
@@ -126,6 +129,9 @@ pub struct SearchPolicy {
     ndots: u8,
     no_tld_query: bool,
     search: Vec<SearchSuffix>,
+    /// The pod's own namespace domain (`default.svc.cluster.local`, the first search entry of a
+    /// pod): it certainly exists, so a query for it would be answered NODATA.
+    own_namespace: Option<String>,
 }
 
 /// One search list entry, prepared once so `plan` does no work per suffix but comparisons.
@@ -173,7 +179,7 @@ impl SearchPolicy {
             (Some(SearchMode::Glibc), _) | (_, None) => SearchMode::Glibc,
             (Some(SearchMode::Kubernetes) | None, Some(_)) => SearchMode::Kubernetes,
         };
-        let search = conf
+        let search: Vec<SearchSuffix> = conf
             .search
             .iter()
             .map(|entry| {
@@ -184,12 +190,18 @@ impl SearchPolicy {
                 SearchSuffix { name, below_zone }
             })
             .collect();
+        let own_namespace = zone.as_deref().and_then(|zone| {
+            let first = search.first()?.name.as_str();
+            let namespace = name::strip_suffix(first, &format!("svc.{zone}"))?;
+            (!namespace.contains('.')).then(|| first.to_owned())
+        });
         SearchPolicy {
             mode,
             zone,
             ndots: conf.ndots,
             no_tld_query: conf.no_tld_query,
             search,
+            own_namespace,
         }
     }
 
@@ -209,16 +221,27 @@ impl SearchPolicy {
         let kubernetes = self.mode == SearchMode::Kubernetes;
         let mut candidates = Vec::with_capacity(self.search.len() + 1);
         let mut deferred = Vec::new();
+        let mut known_empty_non_terminal = false;
         self.walk(name, kubernetes, |body, step| match step.nodecache {
             Ok(why) => candidates.push(self.candidate(body, why)),
             Err(Skip::Schema(rule)) if kubernetes::may_be_empty_non_terminal(rule) => {
-                deferred.push(self.candidate(body, step.glibc));
+                let candidate = self.candidate(body, step.glibc);
+                if self
+                    .own_namespace
+                    .as_deref()
+                    .is_some_and(|ns| name::eq(ns, &candidate.name))
+                {
+                    known_empty_non_terminal = true;
+                } else {
+                    deferred.push(candidate);
+                }
             }
             Err(_) => {}
         })?;
         Ok(Plan {
             candidates,
             deferred,
+            known_empty_non_terminal,
         })
     }
 
@@ -231,6 +254,7 @@ impl SearchPolicy {
         Ok(Plan {
             candidates,
             deferred: Vec::new(),
+            known_empty_non_terminal: false,
         })
     }
 
