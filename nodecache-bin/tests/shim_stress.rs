@@ -122,6 +122,7 @@ fn sixty_four_threads_and_a_fork_in_the_middle() {
 const VALGRIND: &[&str] = &[
     "--leak-check=full",
     "--errors-for-leak-kinds=definite",
+    "--show-leak-kinds=definite",
     "--error-exitcode=99",
     "--quiet",
 ];
