@@ -25,7 +25,7 @@ repo=$PWD
 lookups=${1:-20000}
 warmup=${WARMUP:-500}
 # Lookups of one process under tcpdump for the second queries column.
-counted=200
+counted=100
 names=(www.example.com web)
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -170,12 +170,15 @@ run_timing() {
 # COUNT lookups of NAME (no warm-up: the shim's first lookup is a cache miss).
 count_queries() {
     local libc=$1 preload=$2 name=$3 count=$4
-    ip netns exec "$ns" tcpdump -i lo -n -l --immediate-mode -B 16384 -w "$work/q.pcap" \
+    # A fresh log: the readiness check below must not see the previous capture's line.
+    rm -f "$work/tcpdump.log" "$work/q.pcap"
+    # Small snapshots: the ring buffer then holds thousands of frames (no kernel drops).
+    ip netns exec "$ns" tcpdump -i lo -n -l --immediate-mode -s 256 -B 16384 -w "$work/q.pcap" \
         'udp and dst host 127.0.0.1 and dst port 53' 2>"$work/tcpdump.log" &
     local tcpdump=$!
     pids+=("$tcpdump")
     for _ in $(seq 200); do
-        grep -q 'listening on' "$work/tcpdump.log" && break
+        grep -qs 'listening on' "$work/tcpdump.log" && break
         sleep 0.01
     done
     run_timing "$libc" "$preload" "$name" "$count" 0 >/dev/null || true
