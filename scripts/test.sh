@@ -49,6 +49,11 @@ for program in "${!package_of[@]}"; do
     fi
 done
 
+# The Kubernetes examples' test parses YAML with PyYAML.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import yaml' 2>/dev/null; then
+    missing+=(python3-yaml)
+fi
+
 if ((${#missing[@]} == 0)); then
     echo "all present"
 elif [[ $(id -u) -ne 0 ]]; then
@@ -73,7 +78,7 @@ else
     [[ " ${missing[*]} " == *" nsd "* ]] && installing_nsd=1
     apt-get update
     apt-get install -y --no-install-recommends nsd tcpdump dnsutils iproute2 iptables \
-        python3 musl-tools gcc libc-bin procps curl valgrind binutils
+        python3 python3-yaml musl-tools gcc libc-bin procps curl valgrind binutils
     if [[ -n $created_policy ]]; then
         rm -f "$policy"
         created_policy=
