@@ -72,14 +72,17 @@ impl Default for LookupOptions {
 }
 
 impl LookupOptions {
-    /// The 16-bit tag under which results of these options are cached.
-    fn cache_tag(&self) -> u16 {
+    /// The 16-bit tag under which results of these options are cached for `host`. The cache
+    /// key drops a trailing dot, but `api.` (absolute) and `api` (searched) are different
+    /// lookups, so absoluteness is part of the tag.
+    fn cache_tag(&self, host: &str) -> u16 {
+        let absolute = u16::from(crate::name::is_absolute(host)) << 3;
         let family = match self.family {
             Family::Unspec => 0,
             Family::Inet => 1,
             Family::Inet6 => 2,
         };
-        0x8000 | family | (u16::from(self.addrconfig) << 2)
+        0x8000 | family | (u16::from(self.addrconfig) << 2) | absolute
     }
 }
 
@@ -155,7 +158,7 @@ impl Resolver {
         let config = self.config.current();
         self.forget_if_reloaded(&config);
         let now = Instant::now();
-        let key = CacheKey::new(options.cache_tag(), host);
+        let key = CacheKey::new(options.cache_tag(host), host);
         if let (Some(cache), Some(key)) = (&self.results, &key) {
             if let CacheLookup::Fresh { value, .. } = cache.get(key, now) {
                 Stats::add(&self.stats.cache_hits, 1);

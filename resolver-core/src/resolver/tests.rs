@@ -384,3 +384,21 @@ fn resolver_is_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Resolver>();
 }
+
+#[test]
+fn absolute_and_searched_names_are_cached_apart() {
+    // `api.dev` searched finds the service; `api.dev.` is the public name.
+    let f = pod();
+    assert_eq!(
+        ips(&f.resolver.lookup("api.dev", BOTH).unwrap()),
+        ["198.18.1.20"]
+    );
+    assert_eq!(
+        ips(&f.resolver.lookup("api.dev.", BOTH).unwrap()),
+        ["198.18.9.9"]
+    );
+    assert_eq!(
+        ips(&f.resolver.lookup("api.dev", BOTH).unwrap()),
+        ["198.18.1.20"]
+    );
+}
