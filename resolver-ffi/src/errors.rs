@@ -23,7 +23,7 @@ pub(crate) enum Failure {
     NoData,
     /// Timeout, SERVFAIL, REFUSED, network trouble: `TRY_AGAIN`.
     TryAgain,
-    /// The question cannot be asked (invalid name) or the answer cannot be used: `NO_RECOVERY`.
+    /// Any other failure: `NO_RECOVERY`.
     NoRecovery,
 }
 
@@ -33,7 +33,8 @@ pub(crate) fn classify(error: &Error) -> Option<Failure> {
     if matches!(error, Error::UnsupportedSource(_)) {
         return None;
     }
-    Some(if error.is_nx_domain() {
+    Some(if error.is_nx_domain() || error.is_invalid_input() {
+        // glibc reports a name it cannot even ask (`a..b`) as HOST_NOT_FOUND (measured).
         Failure::NotFound
     } else if error.is_no_data() {
         Failure::NoData
@@ -47,7 +48,6 @@ pub(crate) fn classify(error: &Error) -> Option<Failure> {
         // A response that cannot be decoded is, to glibc, no usable answer: TRY_AGAIN.
         Failure::TryAgain
     } else {
-        // An invalid name (res_mkquery fails in glibc), or a kind added later.
         Failure::NoRecovery
     })
 }

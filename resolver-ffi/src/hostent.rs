@@ -20,10 +20,11 @@ use std::net::IpAddr;
 use std::ptr;
 
 use libc::{AF_INET, AF_INET6, hostent, size_t};
+use resolver_core::resolver::Source;
 use resolver_core::{Family, LookupOptions};
 
 use crate::boundary::ReentryGuard;
-use crate::consts::NETDB_INTERNAL;
+use crate::consts::{HOST_NOT_FOUND, NETDB_INTERNAL};
 use crate::errors::{Failure, classify, h_errno};
 use crate::log::shim_log;
 use crate::real::{self, set_errno, set_h_errno};
@@ -35,6 +36,9 @@ pub(crate) struct Host {
     pub(crate) name: String,
     pub(crate) family: c_int,
     pub(crate) addrs: Vec<IpAddr>,
+    /// Answered by the hosts file (glibc's `_r` functions then leave `HOST_NOT_FOUND` in
+    /// `*h_errnop` even on success, a trace of its NSS loop; we do the same).
+    pub(crate) from_hosts: bool,
 }
 
 /// The outcome of one lookup.
@@ -92,6 +96,7 @@ pub(crate) fn decide_host(name: &CStr, af: c_int) -> HostDecision {
                 name,
                 family: af,
                 addrs,
+                from_hosts: answer.source == Source::Hosts,
             })
         }
         Err(error) => match classify(&error) {
@@ -289,7 +294,7 @@ unsafe fn lookup_reentrant(
                     return Some(libc::ERANGE);
                 }
                 *result = ret;
-                *h_errnop = 0;
+                *h_errnop = if host.from_hosts { HOST_NOT_FOUND } else { 0 };
                 Some(0)
             }
             HostDecision::Failed(failure) => {
@@ -386,6 +391,7 @@ mod tests {
                 IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)),
                 IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2)),
             ],
+            from_hosts: false,
         };
         let mut buffer = [0u8; 128];
         // SAFETY: hostent is plain data.
@@ -411,6 +417,7 @@ mod tests {
             name: "x".into(),
             family: AF_INET6,
             addrs: vec![IpAddr::V6(Ipv6Addr::LOCALHOST)],
+            from_hosts: false,
         };
         assert_eq!(needed(&v6, 0), 2 * 8 + 8 + 16 + 2);
     }

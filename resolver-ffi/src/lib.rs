@@ -39,3 +39,5 @@ pub use capi::{NodecacheStats, nodecache_cache_flush, nodecache_stats, nodecache
 pub use gai::{freeaddrinfo, gai_strerror, getaddrinfo};
 pub use hostent::{gethostbyname, gethostbyname_r, gethostbyname2, gethostbyname2_r};
 pub use log::panic_caught;
+#[doc(hidden)]
+pub use state::install_resolver;

@@ -70,6 +70,28 @@ pub(crate) fn state() -> &'static ShimState {
     }
 }
 
+/// Installs `resolver` as this process's resolver instead of the one built from the
+/// environment, for tests that script the network ([`resolver_core::transport::Transport`]).
+/// Returns false (and changes nothing) when the state already exists.
+#[doc(hidden)]
+pub fn install_resolver(resolver: Resolver) -> bool {
+    register_atfork();
+    let fresh = Box::into_raw(Box::new(ShimState {
+        resolver,
+        addrconfig: AddrConfig::new(),
+        sources: SourceCache::default(),
+        custom_gai_conf: false,
+    }));
+    match STATE.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => true,
+        Err(_) => {
+            // SAFETY: `fresh` came from Box::into_raw above and nobody else saw it.
+            drop(unsafe { Box::from_raw(fresh) });
+            false
+        }
+    }
+}
+
 /// The state if it was already built (for the C API, which must not build one).
 pub(crate) fn existing_state() -> Option<&'static ShimState> {
     let current = STATE.load(Ordering::Acquire);
