@@ -8,20 +8,15 @@
 //! too. musl's could not (it frees one block holding every node, found from the last node),
 //! so every node we allocate is recorded, and `freeaddrinfo` frees only recorded nodes itself.
 //!
-//! Fork: a child inherits the registry, so lists built by the parent stay freeable in the
-//! child. The registry lock is taken in a `pthread_atfork` prepare handler and released in
-//! both parent and child handlers ([`crate::state`]), so no child starts with it held by a
-//! thread that does not exist there.
+//! The registry and its fork safety: [`crate::registry`].
 
-use std::collections::HashSet;
 use std::ffi::{c_char, c_int};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::mem::size_of;
 use std::net::IpAddr;
 use std::ptr;
 
+use crate::registry;
 use libc::{addrinfo, sockaddr, sockaddr_in, sockaddr_in6, socklen_t};
-use parking_lot::Mutex;
 
 /// One entry of a result: an address with its socket type, protocol and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,52 +33,14 @@ pub struct Entry {
     pub port: u16,
 }
 
-/// Hashes a node address: pointers are distinct and 16-byte aligned, so one multiply spreads
-/// them well enough and costs nothing next to SipHash.
-#[derive(Debug, Default)]
-struct PointerHasher(u64);
-
-impl Hasher for PointerHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-    fn write_usize(&mut self, value: usize) {
-        self.0 = ((value as u64) >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-type NodeSet = HashSet<usize, BuildHasherDefault<PointerHasher>>;
-
-/// Every node of every list we returned and nobody freed yet.
-static REGISTRY: Mutex<NodeSet> = Mutex::new(HashSet::with_hasher(BuildHasherDefault::new()));
-
-/// Takes the registry lock for `fork` (atfork prepare handler).
-pub(crate) fn lock_for_fork() {
-    std::mem::forget(REGISTRY.lock());
-}
-
-/// Releases the lock taken by [`lock_for_fork`] (atfork parent and child handlers).
-///
-/// # Safety
-/// Only after [`lock_for_fork`] on this thread (or, in the child, in the thread that forked).
-pub(crate) unsafe fn unlock_after_fork() {
-    // SAFETY: the lock was taken and its guard forgotten by lock_for_fork.
-    unsafe { REGISTRY.force_unlock() };
-}
-
 /// Number of nodes currently registered (for tests and leak checks).
 pub fn live_nodes() -> usize {
-    REGISTRY.lock().len()
+    registry::len()
 }
 
 /// True when `node` is one of ours.
 pub fn is_ours(node: *const addrinfo) -> bool {
-    REGISTRY.lock().contains(&(node as usize))
+    registry::contains(node as usize)
 }
 
 fn socket_length(ip: &IpAddr) -> usize {
@@ -202,9 +159,9 @@ pub(crate) fn build_list(
         }
         (*head).ai_canonname = canon;
     }
-    let mut registry = REGISTRY.lock();
-    registry.reserve(nodes.len());
-    registry.extend(nodes.iter().map(|&node| node as usize));
+    for &node in &nodes {
+        registry::insert(node as usize);
+    }
     Ok(head)
 }
 
@@ -216,8 +173,7 @@ pub(crate) fn build_list(
 pub(crate) unsafe fn free_list(list: *mut addrinfo) {
     let mut node = list;
     {
-        let mut registry = REGISTRY.lock();
-        while !node.is_null() && registry.remove(&(node as usize)) {
+        while !node.is_null() && registry::remove(node as usize) {
             // SAFETY: the node was registered, so it is a live node built by build_list; the
             // caller gives up the list, and removing it from the registry makes us the only
             // one freeing it.

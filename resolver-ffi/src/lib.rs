@@ -17,7 +17,7 @@
 //!
 //! Module map: [`boundary`] (panic boundary, re-entry guard), `log`, [`real`], `state`
 //! (per-process resolver, fork handling), `errors` (core errors → EAI/h_errno), `service`,
-//! `order` + `sources` (glibc's RFC 3484 sort), [`addrinfo`] (lists and the free registry),
+//! `order` + `sources` (glibc's RFC 3484 sort), [`addrinfo`] (lists), `registry` (which lists are ours),
 //! `gai`, `hostent`, [`capi`].
 
 #[macro_use]
@@ -31,6 +31,7 @@ mod hostent;
 mod log;
 pub mod order;
 pub mod real;
+mod registry;
 mod service;
 mod sources;
 mod state;

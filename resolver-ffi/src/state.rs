@@ -6,7 +6,8 @@
 //! `pthread_atfork` child handler drops the pointer to the parent's state (leaking it: its
 //! locks may be held, so it is never touched again) and the child builds its own on first
 //! use. The address-list registry is shared across fork on purpose (the child may free lists
-//! the parent built), so its lock is taken before fork and released on both sides.
+//! the parent built), so its locks are taken before fork and released on both sides
+//! ([`crate::registry`]).
 //! Children created without running atfork handlers (raw `clone`, `vfork`) must `exec` or
 //! `_exit` at once anyway (POSIX).
 //!
@@ -100,17 +101,15 @@ pub(crate) fn existing_state() -> Option<&'static ShimState> {
 }
 
 extern "C" fn before_fork() {
-    crate::addrinfo::lock_for_fork();
+    crate::registry::lock_all();
 }
 
 extern "C" fn after_fork_in_parent() {
-    // SAFETY: before_fork took the lock on this thread.
-    unsafe { crate::addrinfo::unlock_after_fork() };
+    crate::registry::unlock_all();
 }
 
 extern "C" fn after_fork_in_child() {
-    // SAFETY: before_fork took the lock in the thread that forked, which is this one.
-    unsafe { crate::addrinfo::unlock_after_fork() };
+    crate::registry::unlock_all();
     // The parent's state may have locks held by threads that do not exist here: forget it.
     STATE.store(ptr::null_mut(), Ordering::Release);
 }

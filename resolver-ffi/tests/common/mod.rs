@@ -63,12 +63,16 @@ pub unsafe fn read_list(list: *const addrinfo) -> Vec<Row> {
                 }
             }
         };
-        // SAFETY: NULL or a C string.
-        let canonname = (!ai.ai_canonname.is_null()).then(|| {
-            unsafe { CStr::from_ptr(ai.ai_canonname) }
-                .to_string_lossy()
-                .into_owned()
-        });
+        let canonname = if ai.ai_canonname.is_null() {
+            None
+        } else {
+            // SAFETY: a non-NULL ai_canonname is a C string.
+            Some(
+                unsafe { CStr::from_ptr(ai.ai_canonname) }
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        };
         rows.push(Row {
             flags: ai.ai_flags,
             family: ai.ai_family,
