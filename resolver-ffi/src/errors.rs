@@ -87,6 +87,18 @@ pub(crate) fn eai_code(inet6: Failure, inet: Failure) -> c_int {
     }
 }
 
+/// The getaddrinfo code for a failed AF_INET lookup without `AI_CANONNAME`: glibc takes a
+/// shortcut through `gethostbyname2_r` there (`try_simple_gethostbyname`), which reports every
+/// failure but `HOST_NOT_FOUND` and `TRY_AGAIN` as `EAI_NODATA` (measured: a CNAME without
+/// addresses, `NO_RECOVERY`, is `EAI_NODATA` for AF_INET and `EAI_NONAME` for AF_UNSPEC).
+pub(crate) fn eai_code_inet_shortcut(failure: Failure) -> c_int {
+    match failure {
+        Failure::NotFound => EAI_NONAME,
+        Failure::TryAgain => EAI_AGAIN,
+        Failure::NoData | Failure::NoRecovery => EAI_NODATA,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +147,7 @@ mod tests {
         assert_eq!(eai_code(NotFound, NoData), EAI_NONAME);
         assert_eq!(eai_code(TryAgain, NotFound), EAI_NONAME);
         assert_eq!(eai_code(NoRecovery, NoRecovery), EAI_NONAME);
+        assert_eq!(eai_code_inet_shortcut(NoRecovery), EAI_NODATA);
+        assert_eq!(eai_code_inet_shortcut(NotFound), EAI_NONAME);
     }
 }

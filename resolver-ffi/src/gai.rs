@@ -24,7 +24,7 @@ use resolver_core::{Family, LookupOptions};
 use crate::addrinfo::{Entry, build_list, free_list};
 use crate::boundary::ReentryGuard;
 use crate::consts::*;
-use crate::errors::{Failure, classify, eai_code};
+use crate::errors::{Failure, classify, eai_code, eai_code_inet_shortcut};
 use crate::log::shim_log;
 use crate::order::sorted_order;
 use crate::real;
@@ -348,6 +348,9 @@ fn resolve(state: &ShimState, name: &str, family: c_int, flags: c_int) -> Decisi
     let six_failure = failure(&six);
     let four_failure = four.as_ref().map_or(six_failure, failure);
     match (six_failure, four_failure) {
+        (Ok(failure), _) if family == AF_INET && flags & AI_CANONNAME == 0 => {
+            Decision::Error(eai_code_inet_shortcut(failure))
+        }
         (Ok(six), Ok(four)) => Decision::Error(eai_code(six, four)),
         (Err(why), _) | (_, Err(why)) => Decision::Bypass(why),
     }
