@@ -9,8 +9,10 @@
 //! resolver. Results are sorted like glibc ([`crate::order`]), one entry per address and
 //! (socket type, protocol) pair.
 //!
-//! Handed to libc: `AI_IDN`/`AI_CANONIDN`, interface-name scopes (`fe80::1%eth0`), names that
-//! are not UTF-8, nsswitch sources the core does not implement, a custom `/etc/gai.conf`.
+//! Handed to libc: `AI_IDN` with a non-ASCII node, `AI_CANONIDN` with a punycode canonical
+//! name (glibc needs libidn2 for those; ASCII names pass through it unchanged), interface-name
+//! scopes (`fe80::1%eth0`), names that are not UTF-8, nsswitch sources the core does not
+//! implement, a custom `/etc/gai.conf`.
 
 use std::ffi::{CStr, c_char, c_int};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
@@ -121,8 +123,10 @@ pub(crate) fn decide(state: &ShimState, request: &Request<'_>) -> Decision<Answe
     if ![AF_UNSPEC, AF_INET, AF_INET6].contains(&request.family) {
         return Decision::Error(EAI_FAMILY);
     }
-    if flags & (AI_IDN | AI_CANONIDN) != 0 {
-        return Decision::Bypass("AI_IDN/AI_CANONIDN");
+    // glibc's IDNA conversion (inet/idna.c) leaves ASCII names as they are without loading
+    // libidn2, so only non-ASCII names need libc. `getent ahosts` always sets AI_IDN.
+    if flags & AI_IDN != 0 && node.is_some_and(|n| !n.to_bytes().is_ascii()) {
+        return Decision::Bypass("AI_IDN with a non-ASCII name");
     }
     if state.custom_gai_conf {
         return Decision::Bypass("/etc/gai.conf has rules");
@@ -172,6 +176,16 @@ pub(crate) fn decide(state: &ShimState, request: &Request<'_>) -> Decision<Answe
             Decision::Error(code) => return Decision::Error(code),
         },
     };
+    // AI_CANONIDN decodes punycode labels of the canonical name with libidn2; names without
+    // any come back unchanged.
+    if flags & AI_CANONIDN != 0
+        && found
+            .canonname
+            .as_deref()
+            .is_some_and(|c| c.to_ascii_lowercase().contains("xn--"))
+    {
+        return Decision::Bypass("AI_CANONIDN with a punycode canonical name");
+    }
     Decision::Serve(expand(state, found, &tuples))
 }
 
