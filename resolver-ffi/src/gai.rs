@@ -453,7 +453,7 @@ pub unsafe extern "C" fn getaddrinfo(
         }
         // SAFETY: the caller's arguments are valid for the duration of the call.
         let request = unsafe { Request::read(node, service, hints) };
-        let started = Instant::now();
+        let started = crate::log::enabled(crate::log::Level::Debug).then(Instant::now);
         match decide(state(), &request) {
             Decision::Serve(answer) => {
                 match build_list(&answer.entries, request.flags, answer.canonname.as_deref()) {
@@ -464,7 +464,7 @@ pub unsafe extern "C" fn getaddrinfo(
                             request.node,
                             request.service,
                             answer.entries.len(),
-                            started.elapsed().as_micros()
+                            started.map_or(0, |s| s.elapsed().as_micros())
                         );
                         // SAFETY: `res` is non-NULL and writable by the caller's contract.
                         unsafe { *res = list };
