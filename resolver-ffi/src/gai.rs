@@ -12,7 +12,7 @@
 //! Handed to libc: `AI_IDN` with a non-ASCII node, `AI_CANONIDN` with a punycode canonical
 //! name (glibc needs libidn2 for those; ASCII names pass through it unchanged), interface-name
 //! scopes (`fe80::1%eth0`), names that are not UTF-8, nsswitch sources the core does not
-//! implement, a custom `/etc/gai.conf`.
+//! implement.
 
 use std::ffi::{CStr, c_char, c_int};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
@@ -127,9 +127,6 @@ pub(crate) fn decide(state: &ShimState, request: &Request<'_>) -> Decision<Answe
     // libidn2, so only non-ASCII names need libc. `getent ahosts` always sets AI_IDN.
     if flags & AI_IDN != 0 && node.is_some_and(|n| !n.to_bytes().is_ascii()) {
         return Decision::Bypass("AI_IDN with a non-ASCII name");
-    }
-    if state.custom_gai_conf {
-        return Decision::Bypass("/etc/gai.conf has rules");
     }
     let mut family = request.family;
     if flags & AI_ADDRCONFIG != 0 {
@@ -402,7 +399,7 @@ fn expand(state: &ShimState, found: Found, tuples: &[ServTuple]) -> Answer {
             .collect();
         let sources = state.sources.sources_for(&destinations);
         let ips: Vec<IpAddr> = addrs.iter().map(|&(ip, _)| ip).collect();
-        let order = sorted_order(&ips, &sources);
+        let order = sorted_order(&state.policy, &ips, &sources);
         addrs = order
             .into_iter()
             .filter_map(|i| addrs.get(i).copied())

@@ -17,7 +17,7 @@
 //!
 //! Module map: [`boundary`] (panic boundary, re-entry guard), `log`, [`real`], `state`
 //! (per-process resolver, fork handling), `errors` (core errors → EAI/h_errno), `service`,
-//! `order` + `sources` (glibc's RFC 3484 sort), [`addrinfo`] (lists), `registry` (which lists are ours),
+//! `order` + `sources` + `gai_conf` (glibc's RFC 3484 sort), [`addrinfo`] (lists), `registry` (which lists are ours),
 //! `gai`, `hostent`, [`capi`].
 
 #[macro_use]
@@ -27,6 +27,7 @@ pub mod capi;
 pub mod consts;
 mod errors;
 mod gai;
+mod gai_conf;
 mod hostent;
 mod log;
 pub mod order;

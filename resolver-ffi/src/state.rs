@@ -22,6 +22,7 @@ use resolver_core::addrconfig::AddrConfig;
 use resolver_core::resolver::ResolverBuilder;
 
 use crate::log::shim_log;
+use crate::order::Policy;
 use crate::sources::SourceCache;
 
 /// Everything one process (one side of a fork) uses.
@@ -33,9 +34,9 @@ pub(crate) struct ShimState {
     pub(crate) addrconfig: AddrConfig,
     /// Source addresses for the result sort.
     pub(crate) sources: SourceCache,
-    /// `/etc/gai.conf` has rules: sorting would differ from glibc's defaults, so lookups go
-    /// to libc (read once per process, like glibc without `reload yes`).
-    pub(crate) custom_gai_conf: bool,
+    /// Result-sort tables: glibc's defaults, or `/etc/gai.conf` (read once per process, like
+    /// glibc without `reload yes`).
+    pub(crate) policy: Policy,
 }
 
 static STATE: AtomicPtr<ShimState> = AtomicPtr::new(ptr::null_mut());
@@ -53,7 +54,7 @@ pub(crate) fn state() -> &'static ShimState {
         resolver: ResolverBuilder::from_env().build(),
         addrconfig: AddrConfig::new(),
         sources: SourceCache::default(),
-        custom_gai_conf: gai_conf_has_rules(),
+        policy: crate::gai_conf::load(),
     }));
     match STATE.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
@@ -81,7 +82,7 @@ pub fn install_resolver(resolver: Resolver) -> bool {
         resolver,
         addrconfig: AddrConfig::new(),
         sources: SourceCache::default(),
-        custom_gai_conf: false,
+        policy: Policy::default(),
     }));
     match STATE.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => true,
@@ -136,17 +137,6 @@ fn register_atfork() {
     }
 }
 
-/// True when `/etc/gai.conf` has a line that is not blank or a comment.
-fn gai_conf_has_rules() -> bool {
-    std::fs::read_to_string("/etc/gai.conf").is_ok_and(|text| has_rules(&text))
-}
-
-fn has_rules(text: &str) -> bool {
-    text.lines()
-        .map(|line| line.split('#').next().unwrap_or("").trim())
-        .any(|line| !line.is_empty())
-}
-
 const UNREAD: u8 = 0;
 const ON: u8 = 1;
 const OFF: u8 = 2;
@@ -164,20 +154,5 @@ pub(crate) fn disabled() -> bool {
             DISABLED.store(if on { ON } else { OFF }, Ordering::Relaxed);
             on
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gai_conf_rules_are_lines_other_than_comments() {
-        assert!(!has_rules(""));
-        assert!(!has_rules(
-            "# label ::1/128 0\n   \n#precedence ::ffff:0:0/96 100\n"
-        ));
-        assert!(has_rules("precedence ::ffff:0:0/96 100\n"));
-        assert!(has_rules("  label ::1/128 0 # comment\n"));
     }
 }
