@@ -8,7 +8,7 @@
 //! too. musl's could not (it frees one block holding every node, found from the last node),
 //! so every node we allocate is recorded, and `freeaddrinfo` frees only recorded nodes itself.
 //!
-//! The registry and its fork safety: [`crate::registry`].
+//! The registry and its fork safety: the private `registry` module.
 
 use std::ffi::{c_char, c_int};
 use std::mem::size_of;

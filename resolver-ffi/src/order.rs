@@ -1,5 +1,5 @@
 //! Result order: glibc's RFC 3484 destination sort (`nss/getaddrinfo.c`, `rfc3484_sort`) with
-//! glibc's default tables, or the ones `/etc/gai.conf` sets ([`crate::gai_conf`]).
+//! glibc's default tables, or the ones `/etc/gai.conf` sets (the private `gai_conf` module).
 //!
 //! Rules as glibc applies them, each deciding only when the earlier ones tie:
 //! 1 usable destinations (a source address exists) first; 2 matching scope; 3 avoid
