@@ -8,24 +8,15 @@
 //! too. musl's could not (it frees one block holding every node, found from the last node),
 //! so every node we allocate is recorded, and `freeaddrinfo` frees only recorded nodes itself.
 //!
-//! Fork: a child inherits the registry, so lists built by the parent stay freeable in the
-//! child. The registry lock is taken in a `pthread_atfork` prepare handler and released in
-//! both parent and child handlers ([`crate::state`]), so no child starts with it held by a
-//! thread that does not exist there. It is a `std::sync::Mutex` on purpose: its unlock is an
-//! atomic store plus at most a futex wake, whereas parking_lot's unlock of a lock other
-//! threads were parked on goes through parking_lot's global table, whose own lock may be
-//! held by a thread that did not survive the fork (seen: the child hung in 3 of 5 runs).
+//! The registry and its fork safety: the private `registry` module.
 
-use std::collections::HashSet;
 use std::ffi::{c_char, c_int};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::mem::size_of;
 use std::net::IpAddr;
 use std::ptr;
 
+use crate::registry;
 use libc::{addrinfo, sockaddr, sockaddr_in, sockaddr_in6, socklen_t};
-use std::cell::RefCell;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// One entry of a result: an address with its socket type, protocol and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,64 +33,14 @@ pub struct Entry {
     pub port: u16,
 }
 
-/// Hashes a node address: pointers are distinct and 16-byte aligned, so one multiply spreads
-/// them well enough and costs nothing next to SipHash.
-#[derive(Debug, Default)]
-struct PointerHasher(u64);
-
-impl Hasher for PointerHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-    fn write_usize(&mut self, value: usize) {
-        self.0 = ((value as u64) >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-type NodeSet = HashSet<usize, BuildHasherDefault<PointerHasher>>;
-
-/// Every node of every list we returned and nobody freed yet.
-static REGISTRY: Mutex<NodeSet> = Mutex::new(HashSet::with_hasher(BuildHasherDefault::new()));
-
-thread_local! {
-    /// The registry guard held across `fork` by the thread that forks (the only thread the
-    /// child has), between the prepare handler and the parent/child handlers.
-    static FORK_GUARD: RefCell<Option<MutexGuard<'static, NodeSet>>> = const { RefCell::new(None) };
-}
-
-/// The registry, locked. A panic while it was held leaves a consistent set (every
-/// operation is a single insert/remove), so poisoning is ignored.
-fn registry() -> MutexGuard<'static, NodeSet> {
-    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Takes the registry lock for `fork` (atfork prepare handler).
-pub(crate) fn lock_for_fork() {
-    let guard = registry();
-    FORK_GUARD.with(|slot| *slot.borrow_mut() = Some(guard));
-}
-
-/// Releases the lock taken by [`lock_for_fork`] (atfork parent and child handlers).
-///
-/// # Safety
-/// Only after [`lock_for_fork`] on this thread (or, in the child, in the thread that forked).
-pub(crate) unsafe fn unlock_after_fork() {
-    FORK_GUARD.with(|slot| drop(slot.borrow_mut().take()));
-}
-
 /// Number of nodes currently registered (for tests and leak checks).
 pub fn live_nodes() -> usize {
-    registry().len()
+    registry::len()
 }
 
 /// True when `node` is one of ours.
 pub fn is_ours(node: *const addrinfo) -> bool {
-    registry().contains(&(node as usize))
+    registry::contains(node as usize)
 }
 
 fn socket_length(ip: &IpAddr) -> usize {
@@ -218,9 +159,9 @@ pub(crate) fn build_list(
         }
         (*head).ai_canonname = canon;
     }
-    let mut registry = registry();
-    registry.reserve(nodes.len());
-    registry.extend(nodes.iter().map(|&node| node as usize));
+    for &node in &nodes {
+        registry::insert(node as usize);
+    }
     Ok(head)
 }
 
@@ -232,8 +173,7 @@ pub(crate) fn build_list(
 pub(crate) unsafe fn free_list(list: *mut addrinfo) {
     let mut node = list;
     {
-        let mut registry = registry();
-        while !node.is_null() && registry.remove(&(node as usize)) {
+        while !node.is_null() && registry::remove(node as usize) {
             // SAFETY: the node was registered, so it is a live node built by build_list; the
             // caller gives up the list, and removing it from the registry makes us the only
             // one freeing it.

@@ -2,7 +2,7 @@
 //!
 //! Since Rust 1.81 a panic unwinding out of an `extern "C"` function aborts the process, and
 //! the process is someone else's program. Every export therefore runs its body inside
-//! [`ffi_boundary!`], which catches the panic, logs it and evaluates the export's fallback
+//! [`ffi_boundary!`](crate::ffi_boundary), which catches the panic, logs it and evaluates the export's fallback
 //! (for the interposed functions: the real libc function, so a bug in the shim costs the
 //! caller nothing but the shim's speed).
 

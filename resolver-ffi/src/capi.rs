@@ -20,7 +20,8 @@ pub struct NodecacheStats {
     pub retransmits: u64,
     /// Questions re-asked over TCP because the UDP answer was truncated.
     pub tcp_fallbacks: u64,
-    /// Lookups asked of the resolver (numeric hosts included).
+    /// Name lookups asked of the resolver (numeric hosts are answered without it and are not
+    /// counted).
     pub lookups: u64,
     /// Lookups answered from the hosts file.
     pub hosts_hits: u64,

@@ -23,7 +23,7 @@ pub(crate) enum Failure {
     NoData,
     /// Timeout, SERVFAIL, REFUSED, network trouble: `TRY_AGAIN`.
     TryAgain,
-    /// The question cannot be asked (invalid name) or the answer cannot be used: `NO_RECOVERY`.
+    /// Any other failure: `NO_RECOVERY`.
     NoRecovery,
 }
 
@@ -33,7 +33,8 @@ pub(crate) fn classify(error: &Error) -> Option<Failure> {
     if matches!(error, Error::UnsupportedSource(_)) {
         return None;
     }
-    Some(if error.is_nx_domain() {
+    Some(if error.is_nx_domain() || error.is_invalid_input() {
+        // glibc reports a name it cannot even ask (`a..b`) as HOST_NOT_FOUND (measured).
         Failure::NotFound
     } else if error.is_no_data() {
         Failure::NoData
@@ -47,7 +48,6 @@ pub(crate) fn classify(error: &Error) -> Option<Failure> {
         // A response that cannot be decoded is, to glibc, no usable answer: TRY_AGAIN.
         Failure::TryAgain
     } else {
-        // An invalid name (res_mkquery fails in glibc), or a kind added later.
         Failure::NoRecovery
     })
 }
@@ -84,6 +84,18 @@ pub(crate) fn eai_code(inet6: Failure, inet: Failure) -> c_int {
         }
     } else {
         EAI_NONAME
+    }
+}
+
+/// The getaddrinfo code for a failed AF_INET lookup without `AI_CANONNAME`: glibc takes a
+/// shortcut through `gethostbyname2_r` there (`try_simple_gethostbyname`), which reports every
+/// failure but `HOST_NOT_FOUND` and `TRY_AGAIN` as `EAI_NODATA` (measured: a CNAME without
+/// addresses, `NO_RECOVERY`, is `EAI_NODATA` for AF_INET and `EAI_NONAME` for AF_UNSPEC).
+pub(crate) fn eai_code_inet_shortcut(failure: Failure) -> c_int {
+    match failure {
+        Failure::NotFound => EAI_NONAME,
+        Failure::TryAgain => EAI_AGAIN,
+        Failure::NoData | Failure::NoRecovery => EAI_NODATA,
     }
 }
 
@@ -135,5 +147,7 @@ mod tests {
         assert_eq!(eai_code(NotFound, NoData), EAI_NONAME);
         assert_eq!(eai_code(TryAgain, NotFound), EAI_NONAME);
         assert_eq!(eai_code(NoRecovery, NoRecovery), EAI_NONAME);
+        assert_eq!(eai_code_inet_shortcut(NoRecovery), EAI_NODATA);
+        assert_eq!(eai_code_inet_shortcut(NotFound), EAI_NONAME);
     }
 }

@@ -9,27 +9,26 @@
 //! resolver. Results are sorted like glibc ([`crate::order`]), one entry per address and
 //! (socket type, protocol) pair.
 //!
-//! Handed to libc: `AI_IDN`/`AI_CANONIDN`, interface-name scopes (`fe80::1%eth0`), names that
-//! are not UTF-8, nsswitch sources the core does not implement, a custom `/etc/gai.conf`.
+//! Handed to libc: `AI_IDN` with a non-ASCII node, `AI_CANONIDN` with a punycode canonical
+//! name (glibc needs libidn2 for those; ASCII names pass through it unchanged), interface-name
+//! scopes (`fe80::1%eth0`), names that are not UTF-8, nsswitch sources the core does not
+//! implement.
+
+mod addresses;
 
 use std::ffi::{CStr, c_char, c_int};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
-use std::sync::Arc;
 use std::time::Instant;
 
 use libc::{AF_INET, AF_INET6, AF_UNSPEC, addrinfo};
-use resolver_core::resolver::{LookupAnswer, QueryEvent, inet_aton_exact};
-use resolver_core::{Family, LookupOptions};
 
 use crate::addrinfo::{Entry, build_list, free_list};
 use crate::boundary::ReentryGuard;
 use crate::consts::*;
-use crate::errors::{Failure, classify, eai_code};
 use crate::log::shim_log;
-use crate::order::sorted_order;
 use crate::real;
-use crate::service::{ServTuple, getservbyname, parse_service, serv_tuples};
+use crate::service::{getservbyname, parse_service, serv_tuples};
 use crate::state::{ShimState, disabled, state};
+use addresses::{expand, local_addresses, numeric_host, resolve};
 
 /// What to do with one call.
 #[derive(Debug)]
@@ -87,15 +86,18 @@ pub(crate) struct Answer {
     pub(crate) canonname: Option<String>,
 }
 
-/// Addresses found for the node, before sorting and service expansion.
-#[derive(Debug)]
-struct Found {
-    addrs: Vec<(IpAddr, u32)>,
-    canonname: Option<String>,
+#[cfg(test)]
+thread_local! {
+    /// Set by a test to make the next `decide` on this thread panic.
+    static PANIC_IN_DECIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// glibc's getaddrinfo decision for one call.
 pub(crate) fn decide(state: &ShimState, request: &Request<'_>) -> Decision<Answer> {
+    #[cfg(test)]
+    if PANIC_IN_DECIDE.with(|flag| flag.replace(false)) {
+        panic!("panic injected by a test");
+    }
     let node = request.node.filter(|n| n.to_bytes() != b"*");
     let service = request.service.filter(|s| s.to_bytes() != b"*");
     let flags = request.flags;
@@ -111,11 +113,10 @@ pub(crate) fn decide(state: &ShimState, request: &Request<'_>) -> Decision<Answe
     if ![AF_UNSPEC, AF_INET, AF_INET6].contains(&request.family) {
         return Decision::Error(EAI_FAMILY);
     }
-    if flags & (AI_IDN | AI_CANONIDN) != 0 {
-        return Decision::Bypass("AI_IDN/AI_CANONIDN");
-    }
-    if state.custom_gai_conf {
-        return Decision::Bypass("/etc/gai.conf has rules");
+    // glibc's IDNA conversion (inet/idna.c) leaves ASCII names as they are without loading
+    // libidn2, so only non-ASCII names need libc. `getent ahosts` always sets AI_IDN.
+    if flags & AI_IDN != 0 && node.is_some_and(|n| !n.to_bytes().is_ascii()) {
+        return Decision::Bypass("AI_IDN with a non-ASCII name");
     }
     let mut family = request.family;
     if flags & AI_ADDRCONFIG != 0 {
@@ -162,241 +163,17 @@ pub(crate) fn decide(state: &ShimState, request: &Request<'_>) -> Decision<Answe
             Decision::Error(code) => return Decision::Error(code),
         },
     };
+    // AI_CANONIDN decodes punycode labels of the canonical name with libidn2; names without
+    // any come back unchanged.
+    if flags & AI_CANONIDN != 0
+        && found
+            .canonname
+            .as_deref()
+            .is_some_and(|c| c.to_ascii_lowercase().contains("xn--"))
+    {
+        return Decision::Bypass("AI_CANONIDN with a punycode canonical name");
+    }
     Decision::Serve(expand(state, found, &tuples))
-}
-
-/// glibc `get_local_addresses`: IPv6 then IPv4, the wildcard with `AI_PASSIVE`, else loopback.
-fn local_addresses(family: c_int, flags: c_int) -> Found {
-    let passive = flags & AI_PASSIVE != 0;
-    let v6 = IpAddr::V6(if passive {
-        Ipv6Addr::UNSPECIFIED
-    } else {
-        Ipv6Addr::LOCALHOST
-    });
-    let v4 = IpAddr::V4(if passive {
-        Ipv4Addr::UNSPECIFIED
-    } else {
-        Ipv4Addr::LOCALHOST
-    });
-    let addrs = match family {
-        AF_INET => vec![(v4, 0)],
-        AF_INET6 => vec![(v6, 0)],
-        _ => vec![(v6, 0), (v4, 0)],
-    };
-    Found {
-        addrs,
-        canonname: None,
-    }
-}
-
-/// glibc `text_to_binary_address`: `Serve(Some)` for a numeric host, `Serve(None)` for a name.
-fn numeric_host(node: &CStr, family: c_int, flags: c_int) -> Decision<Option<Found>> {
-    let Ok(text) = node.to_str() else {
-        return Decision::Serve(None);
-    };
-    let canonname = (flags & AI_CANONNAME != 0).then(|| text.to_owned());
-    let one = |addr: IpAddr, scope: u32| {
-        Decision::Serve(Some(Found {
-            addrs: vec![(addr, scope)],
-            canonname: canonname.clone(),
-        }))
-    };
-    if let Some(v4) = inet_aton_exact(text) {
-        return match family {
-            AF_UNSPEC | AF_INET => one(IpAddr::V4(v4), 0),
-            AF_INET6 if flags & AI_V4MAPPED != 0 => one(IpAddr::V6(v4.to_ipv6_mapped()), 0),
-            _ => Decision::Error(EAI_ADDRFAMILY),
-        };
-    }
-    let (address, scope) = match text.split_once('%') {
-        Some((address, scope)) => (address, Some(scope)),
-        None => (text, None),
-    };
-    let Ok(v6) = address.parse::<Ipv6Addr>() else {
-        return Decision::Serve(None);
-    };
-    let addr = match family {
-        AF_UNSPEC | AF_INET6 => IpAddr::V6(v6),
-        AF_INET => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => return Decision::Error(EAI_ADDRFAMILY),
-        },
-        _ => return Decision::Error(EAI_ADDRFAMILY),
-    };
-    let scope_id = match scope {
-        None => 0,
-        // glibc __inet6_scopeid_pton: a decimal number that fits in 32 bits (an interface
-        // name is tried first for link-local addresses; those calls go to libc).
-        Some(scope) if scope.bytes().next().is_some_and(|b| b.is_ascii_digit()) => {
-            match scope.parse::<u32>() {
-                Ok(id) => id,
-                Err(_) if scope.bytes().all(|b| b.is_ascii_digit()) => {
-                    return Decision::Error(EAI_NONAME);
-                }
-                Err(_) => return Decision::Bypass("IPv6 scope is not a number"),
-            }
-        }
-        Some(_) => return Decision::Bypass("IPv6 scope is an interface name"),
-    };
-    one(addr, scope_id)
-}
-
-/// Why one per-family lookup produced no answer.
-#[derive(Debug, Clone, Copy)]
-enum Missed {
-    /// Only libc can answer (nsswitch source the core does not implement).
-    Bypass(&'static str),
-    /// A failure in libc's terms.
-    Failed(Failure),
-}
-
-/// One per-family lookup through the resolver.
-fn lookup_family(
-    state: &ShimState,
-    name: &str,
-    family: Family,
-) -> Result<Arc<LookupAnswer>, Missed> {
-    // AI_ADDRCONFIG was applied as glibc applies it, by narrowing the family, so the core
-    // asks exactly the record types of that family.
-    let options = LookupOptions {
-        family,
-        addrconfig: false,
-    };
-    state
-        .resolver
-        .lookup_with_events(name, options, &mut log_query)
-        .map_err(|error| match classify(&error) {
-            None => Missed::Bypass("nsswitch source not handled by nodecache"),
-            Some(failure) => {
-                shim_log!(Debug, "lookup {name} ({family:?}): {error}");
-                Missed::Failed(failure)
-            }
-        })
-}
-
-/// Looks a name up through the resolver, per family as glibc's NSS loop does.
-fn resolve(state: &ShimState, name: &str, family: c_int, flags: c_int) -> Decision<Found> {
-    let canon = |answer: &LookupAnswer| {
-        (flags & AI_CANONNAME != 0).then(|| {
-            if answer.canonical_name.is_empty() {
-                name.to_owned()
-            } else {
-                answer.canonical_name.clone()
-            }
-        })
-    };
-    let mapped = flags & AI_V4MAPPED != 0;
-    let core_family = match family {
-        AF_INET => Family::Inet,
-        AF_INET6 => Family::Inet6,
-        _ => Family::Unspec,
-    };
-    let six = lookup_family(state, name, core_family);
-    let got_ipv6 = family == AF_INET6 && six.as_ref().is_ok_and(|a| !a.addrs.is_empty());
-    let mut addrs: Vec<(IpAddr, u32)> = Vec::new();
-    let mut canonname = None;
-    if let Ok(answer) = &six {
-        // glibc drops v4-mapped answers to an AF_INET6 question unless AI_ALL.
-        let drop_mapped = got_ipv6 && mapped && flags & AI_ALL == 0;
-        addrs.extend(
-            answer
-                .addrs
-                .iter()
-                .filter(|a| !(drop_mapped && is_v4_mapped(a)))
-                .map(|&a| (a, 0)),
-        );
-        canonname = canon(answer);
-    }
-    // glibc asks AF_INET after AF_INET6 only with AI_V4MAPPED, and then only with AI_ALL or
-    // when IPv6 found nothing; IPv4 answers come back as v4-mapped IPv6 addresses.
-    let four = if family == AF_INET6 && mapped && (flags & AI_ALL != 0 || !got_ipv6) {
-        let four = lookup_family(state, name, Family::Inet);
-        if let Ok(answer) = &four {
-            addrs.extend(answer.addrs.iter().filter_map(|a| match a {
-                IpAddr::V4(v4) => Some((IpAddr::V6(v4.to_ipv6_mapped()), 0)),
-                IpAddr::V6(_) => None,
-            }));
-            canonname = canonname.or_else(|| canon(answer));
-        }
-        Some(four)
-    } else {
-        None
-    };
-    if !addrs.is_empty() {
-        return Decision::Serve(Found { addrs, canonname });
-    }
-    if six.is_ok() && four.as_ref().is_none_or(Result::is_ok) {
-        // Answers, but none glibc would return (v4-mapped ones dropped): no entry at all,
-        // which glibc reports as EAI_NONAME.
-        return Decision::Error(EAI_NONAME);
-    }
-    let failure = |result: &Result<Arc<LookupAnswer>, Missed>| match result {
-        Ok(_) => Ok(Failure::NoData),
-        Err(Missed::Failed(failure)) => Ok(*failure),
-        Err(Missed::Bypass(why)) => Err(*why),
-    };
-    let six_failure = failure(&six);
-    let four_failure = four.as_ref().map_or(six_failure, failure);
-    match (six_failure, four_failure) {
-        (Ok(six), Ok(four)) => Decision::Error(eai_code(six, four)),
-        (Err(why), _) | (_, Err(why)) => Decision::Bypass(why),
-    }
-}
-
-fn is_v4_mapped(addr: &IpAddr) -> bool {
-    matches!(addr, IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some())
-}
-
-/// Logs one question at debug level.
-fn log_query(event: &QueryEvent<'_>) {
-    shim_log!(
-        Debug,
-        "  {} type {}: {:?}{} {} packet(s), {} us",
-        event.name,
-        event.qtype,
-        event.outcome,
-        if event.from_cache { " (cached)" } else { "" },
-        event.queries_sent,
-        event.elapsed.as_micros()
-    );
-}
-
-/// Sorts the addresses like glibc and pairs each with every service tuple.
-fn expand(state: &ShimState, found: Found, tuples: &[ServTuple]) -> Answer {
-    let mut addrs = found.addrs;
-    if addrs.len() > 1 {
-        let port = tuples.first().map_or(0, |t| t.port);
-        let destinations: Vec<SocketAddr> = addrs
-            .iter()
-            .map(|&(ip, scope)| match ip {
-                IpAddr::V4(v4) => SocketAddr::from((v4, port)),
-                IpAddr::V6(v6) => SocketAddr::V6(SocketAddrV6::new(v6, port, 0, scope)),
-            })
-            .collect();
-        let sources = state.sources.sources_for(&destinations);
-        let ips: Vec<IpAddr> = addrs.iter().map(|&(ip, _)| ip).collect();
-        let order = sorted_order(&ips, &sources);
-        addrs = order
-            .into_iter()
-            .filter_map(|i| addrs.get(i).copied())
-            .collect();
-    }
-    let entries = addrs
-        .iter()
-        .flat_map(|&(ip, scope_id)| {
-            tuples.iter().map(move |t| Entry {
-                ip,
-                scope_id,
-                socktype: t.socktype,
-                protocol: t.protocol,
-                port: t.port,
-            })
-        })
-        .collect();
-    Answer {
-        entries,
-        canonname: found.canonname,
-    }
 }
 
 /// Resolves `node`/`service` like glibc's getaddrinfo (see the module documentation).
@@ -426,7 +203,7 @@ pub unsafe extern "C" fn getaddrinfo(
         }
         // SAFETY: the caller's arguments are valid for the duration of the call.
         let request = unsafe { Request::read(node, service, hints) };
-        let started = Instant::now();
+        let started = crate::log::enabled(crate::log::Level::Debug).then(Instant::now);
         match decide(state(), &request) {
             Decision::Serve(answer) => {
                 match build_list(&answer.entries, request.flags, answer.canonname.as_deref()) {
@@ -437,7 +214,7 @@ pub unsafe extern "C" fn getaddrinfo(
                             request.node,
                             request.service,
                             answer.entries.len(),
-                            started.elapsed().as_micros()
+                            started.map_or(0, |s| s.elapsed().as_micros())
                         );
                         // SAFETY: `res` is non-NULL and writable by the caller's contract.
                         unsafe { *res = list };
@@ -485,3 +262,6 @@ pub unsafe extern "C" fn freeaddrinfo(ai: *mut addrinfo) {
 pub unsafe extern "C" fn gai_strerror(code: c_int) -> *const c_char {
     ffi_boundary!(c"Unknown error".as_ptr(), { real::gai_strerror(code) })
 }
+
+#[cfg(test)]
+mod tests;

@@ -17,7 +17,7 @@
 //!
 //! Module map: [`boundary`] (panic boundary, re-entry guard), `log`, [`real`], `state`
 //! (per-process resolver, fork handling), `errors` (core errors → EAI/h_errno), `service`,
-//! `order` + `sources` (glibc's RFC 3484 sort), [`addrinfo`] (lists and the free registry),
+//! `order` + `sources` + `gai_conf` (glibc's RFC 3484 sort), [`addrinfo`] (lists), `registry` (which lists are ours),
 //! `gai`, `hostent`, [`capi`].
 
 #[macro_use]
@@ -27,10 +27,12 @@ pub mod capi;
 pub mod consts;
 mod errors;
 mod gai;
+mod gai_conf;
 mod hostent;
 mod log;
 pub mod order;
 pub mod real;
+mod registry;
 mod service;
 mod sources;
 mod state;
@@ -39,3 +41,5 @@ pub use capi::{NodecacheStats, nodecache_cache_flush, nodecache_stats, nodecache
 pub use gai::{freeaddrinfo, gai_strerror, getaddrinfo};
 pub use hostent::{gethostbyname, gethostbyname_r, gethostbyname2, gethostbyname2_r};
 pub use log::panic_caught;
+#[doc(hidden)]
+pub use state::install_resolver;

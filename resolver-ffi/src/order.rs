@@ -1,6 +1,5 @@
 //! Result order: glibc's RFC 3484 destination sort (`nss/getaddrinfo.c`, `rfc3484_sort`) with
-//! glibc's default tables (no `/etc/gai.conf`; when that file has rules the shim hands the
-//! call to libc, see [`crate::state`]).
+//! glibc's default tables, or the ones `/etc/gai.conf` sets (the private `gai_conf` module).
 //!
 //! Rules as glibc applies them, each deciding only when the earlier ones tie:
 //! 1 usable destinations (a source address exists) first; 2 matching scope; 3 avoid
@@ -36,34 +35,90 @@ fn as_v6(addr: IpAddr) -> Ipv6Addr {
     }
 }
 
-/// glibc `get_scope` with the default IPv4 scope table.
-fn scope(addr: IpAddr) -> i32 {
-    match addr {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            if (a == 169 && b == 254) || a == 127 {
-                2
-            } else {
-                14
-            }
-        }
-        IpAddr::V6(v6) => {
-            let [a, b, ..] = v6.octets();
-            if a == 0xff {
-                i32::from(b & 0x0f)
-            } else if (a == 0xfe && b & 0xc0 == 0x80) || v6 == Ipv6Addr::LOCALHOST {
-                2
-            } else if a == 0xfe && b & 0xc0 == 0xc0 {
-                5
-            } else {
-                14
-            }
+/// A prefix table (labels or precedences): `(prefix, length, value)`, most specific first.
+pub type PrefixTable = Vec<(u128, u32, i32)>;
+
+/// The tables the sort uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// `label` lines, most specific prefix first; the last entry covers `::/0`.
+    pub labels: PrefixTable,
+    /// `precedence` lines, most specific prefix first; the last entry covers `::/0`.
+    pub precedence: PrefixTable,
+    /// `scopev4` lines as (address, netmask, scope), largest netmask first, ending with
+    /// `0.0.0.0/0`.
+    pub scopes_v4: Vec<(u32, u32, i32)>,
+}
+
+impl Default for Policy {
+    /// glibc's built-in tables (`default_labels`, `default_precedence`, `default_scopes`).
+    fn default() -> Self {
+        Policy {
+            labels: vec![
+                (1, 128, 0),
+                (0x2002 << 112, 16, 2),
+                (0, 96, 3),
+                (0xffff << 32, 96, 4),
+                (0xfec0 << 112, 10, 5),
+                (0xfc00 << 112, 7, 6),
+                (0x2001 << 112, 32, 7),
+                (0, 0, 1),
+            ],
+            precedence: vec![
+                (1, 128, 50),
+                (0x2002 << 112, 16, 30),
+                (0, 96, 20),
+                (0xffff << 32, 96, 10),
+                (0, 0, 40),
+            ],
+            scopes_v4: vec![
+                (0xa9fe_0000, 0xffff_0000, 2),
+                (0x7f00_0000, 0xff00_0000, 2),
+                (0, 0, 14),
+            ],
         }
     }
 }
 
-/// First entry of `table` whose prefix covers `addr` (tables end with `::/0`).
-fn match_prefix(addr: IpAddr, table: &[(u128, u32, i32)]) -> i32 {
+impl Policy {
+    /// glibc `get_scope`.
+    fn scope(&self, addr: IpAddr) -> i32 {
+        match addr {
+            IpAddr::V4(v4) => {
+                let bits = u32::from(v4);
+                self.scopes_v4
+                    .iter()
+                    .find(|&&(prefix, mask, _)| bits & mask == prefix)
+                    .map_or(14, |&(_, _, scope)| scope)
+            }
+            IpAddr::V6(v6) => {
+                let [a, b, ..] = v6.octets();
+                if a == 0xff {
+                    i32::from(b & 0x0f)
+                } else if (a == 0xfe && b & 0xc0 == 0x80) || v6 == Ipv6Addr::LOCALHOST {
+                    2
+                } else if a == 0xfe && b & 0xc0 == 0xc0 {
+                    5
+                } else {
+                    14
+                }
+            }
+        }
+    }
+
+    /// glibc `get_label` (no match: `INT_MAX`).
+    fn label(&self, addr: IpAddr) -> i32 {
+        match_prefix(addr, &self.labels).unwrap_or(i32::MAX)
+    }
+
+    /// glibc `get_precedence` (no match: 0).
+    fn precedence(&self, addr: IpAddr) -> i32 {
+        match_prefix(addr, &self.precedence).unwrap_or(0)
+    }
+}
+
+/// First entry of `table` whose prefix covers `addr`.
+fn match_prefix(addr: IpAddr, table: &[(u128, u32, i32)]) -> Option<i32> {
     let bits = u128::from(as_v6(addr));
     table
         .iter()
@@ -71,40 +126,11 @@ fn match_prefix(addr: IpAddr, table: &[(u128, u32, i32)]) -> i32 {
             let mask = if len == 0 {
                 0
             } else {
-                u128::MAX << (128 - len)
+                u128::MAX << (128 - len.min(128))
             };
             bits & mask == prefix & mask
         })
-        .map_or(0, |&(_, _, value)| value)
-}
-
-/// glibc `default_labels`.
-const LABELS: [(u128, u32, i32); 8] = [
-    (1, 128, 0),
-    (0x2002 << 112, 16, 2),
-    (0, 96, 3),
-    (0xffff << 32, 96, 4),
-    (0xfec0 << 112, 10, 5),
-    (0xfc00 << 112, 7, 6),
-    (0x2001 << 112, 32, 7),
-    (0, 0, 1),
-];
-
-/// glibc `default_precedence`.
-const PRECEDENCE: [(u128, u32, i32); 5] = [
-    (1, 128, 50),
-    (0x2002 << 112, 16, 30),
-    (0, 96, 20),
-    (0xffff << 32, 96, 10),
-    (0, 0, 40),
-];
-
-fn label(addr: IpAddr) -> i32 {
-    match_prefix(addr, &LABELS)
-}
-
-fn precedence(addr: IpAddr) -> i32 {
-    match_prefix(addr, &PRECEDENCE)
+        .map(|&(_, _, value)| value)
 }
 
 /// glibc's `fls`: the number of leading zero bits (32 for 0).
@@ -154,7 +180,18 @@ fn common_prefix_bits(d1: IpAddr, s1: &SourceInfo, d2: IpAddr, s2: &SourceInfo) 
 }
 
 /// glibc's comparison of two destinations (rules 1 to 9; `Equal` means rule 10 decides).
-fn compare(d1: IpAddr, s1: Option<&SourceInfo>, d2: IpAddr, s2: Option<&SourceInfo>) -> Ordering {
+fn compare(
+    policy: &Policy,
+    d1: IpAddr,
+    s1: Option<&SourceInfo>,
+    d2: IpAddr,
+    s2: Option<&SourceInfo>,
+) -> Ordering {
+    let (scope, label, precedence) = (
+        |a| policy.scope(a),
+        |a| policy.label(a),
+        |a| policy.precedence(a),
+    );
     // Rule 1: avoid unusable destinations.
     match (s1, s2) {
         (Some(_), None) => return Ordering::Less,
@@ -201,7 +238,11 @@ fn compare(d1: IpAddr, s1: Option<&SourceInfo>, d2: IpAddr, s2: Option<&SourceIn
 
 /// The order glibc returns `destinations` in, given the source found for each: a
 /// permutation of indices. Ties keep the original order (rule 10), so the sort is stable.
-pub fn sorted_order(destinations: &[IpAddr], sources: &[Option<SourceInfo>]) -> Vec<usize> {
+pub fn sorted_order(
+    policy: &Policy,
+    destinations: &[IpAddr],
+    sources: &[Option<SourceInfo>],
+) -> Vec<usize> {
     let mut order: Vec<usize> = (0..destinations.len()).collect();
     order.sort_by(|&a, &b| {
         let (Some(&d1), Some(&d2)) = (destinations.get(a), destinations.get(b)) else {
@@ -209,7 +250,7 @@ pub fn sorted_order(destinations: &[IpAddr], sources: &[Option<SourceInfo>]) -> 
         };
         let s1 = sources.get(a).and_then(Option::as_ref);
         let s2 = sources.get(b).and_then(Option::as_ref);
-        compare(d1, s1, d2, s2).then(a.cmp(&b))
+        compare(policy, d1, s1, d2, s2).then(a.cmp(&b))
     });
     order
 }
@@ -233,10 +274,20 @@ mod tests {
 
     fn order(dests: &[&str], sources: &[Option<SourceInfo>]) -> Vec<String> {
         let dests: Vec<IpAddr> = dests.iter().map(|d| ip(d)).collect();
-        sorted_order(&dests, sources)
+        sorted_order(&Policy::default(), &dests, sources)
             .into_iter()
             .map(|i| dests[i].to_string())
             .collect()
+    }
+
+    fn label(addr: IpAddr) -> i32 {
+        Policy::default().label(addr)
+    }
+    fn precedence(addr: IpAddr) -> i32 {
+        Policy::default().precedence(addr)
+    }
+    fn scope(addr: IpAddr) -> i32 {
+        Policy::default().scope(addr)
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! `pthread_atfork` child handler drops the pointer to the parent's state (leaking it: its
 //! locks may be held, so it is never touched again) and the child builds its own on first
 //! use. The address-list registry is shared across fork on purpose (the child may free lists
-//! the parent built), so its lock is taken before fork and released on both sides.
+//! the parent built), so its locks are taken before fork and released on both sides
+//! ([`crate::registry`]).
 //! Children created without running atfork handlers (raw `clone`, `vfork`) must `exec` or
 //! `_exit` at once anyway (POSIX).
 //!
@@ -21,6 +22,7 @@ use resolver_core::addrconfig::AddrConfig;
 use resolver_core::resolver::ResolverBuilder;
 
 use crate::log::shim_log;
+use crate::order::Policy;
 use crate::sources::SourceCache;
 
 /// Everything one process (one side of a fork) uses.
@@ -32,9 +34,9 @@ pub(crate) struct ShimState {
     pub(crate) addrconfig: AddrConfig,
     /// Source addresses for the result sort.
     pub(crate) sources: SourceCache,
-    /// `/etc/gai.conf` has rules: sorting would differ from glibc's defaults, so lookups go
-    /// to libc (read once per process, like glibc without `reload yes`).
-    pub(crate) custom_gai_conf: bool,
+    /// Result-sort tables: glibc's defaults, or `/etc/gai.conf` (read once per process, like
+    /// glibc without `reload yes`).
+    pub(crate) policy: Policy,
 }
 
 static STATE: AtomicPtr<ShimState> = AtomicPtr::new(ptr::null_mut());
@@ -52,7 +54,7 @@ pub(crate) fn state() -> &'static ShimState {
         resolver: ResolverBuilder::from_env().build(),
         addrconfig: AddrConfig::new(),
         sources: SourceCache::default(),
-        custom_gai_conf: gai_conf_has_rules(),
+        policy: crate::gai_conf::load(),
     }));
     match STATE.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
@@ -70,6 +72,28 @@ pub(crate) fn state() -> &'static ShimState {
     }
 }
 
+/// Installs `resolver` as this process's resolver instead of the one built from the
+/// environment, for tests that script the network ([`resolver_core::transport::Transport`]).
+/// Returns false (and changes nothing) when the state already exists.
+#[doc(hidden)]
+pub fn install_resolver(resolver: Resolver) -> bool {
+    register_atfork();
+    let fresh = Box::into_raw(Box::new(ShimState {
+        resolver,
+        addrconfig: AddrConfig::new(),
+        sources: SourceCache::default(),
+        policy: Policy::default(),
+    }));
+    match STATE.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => true,
+        Err(_) => {
+            // SAFETY: `fresh` came from Box::into_raw above and nobody else saw it.
+            drop(unsafe { Box::from_raw(fresh) });
+            false
+        }
+    }
+}
+
 /// The state if it was already built (for the C API, which must not build one).
 pub(crate) fn existing_state() -> Option<&'static ShimState> {
     let current = STATE.load(Ordering::Acquire);
@@ -78,17 +102,15 @@ pub(crate) fn existing_state() -> Option<&'static ShimState> {
 }
 
 extern "C" fn before_fork() {
-    crate::addrinfo::lock_for_fork();
+    crate::registry::lock_all();
 }
 
 extern "C" fn after_fork_in_parent() {
-    // SAFETY: before_fork took the lock on this thread.
-    unsafe { crate::addrinfo::unlock_after_fork() };
+    crate::registry::unlock_all();
 }
 
 extern "C" fn after_fork_in_child() {
-    // SAFETY: before_fork took the lock in the thread that forked, which is this one.
-    unsafe { crate::addrinfo::unlock_after_fork() };
+    crate::registry::unlock_all();
     // The parent's state may have locks held by threads that do not exist here: forget it.
     STATE.store(ptr::null_mut(), Ordering::Release);
 }
@@ -115,17 +137,6 @@ fn register_atfork() {
     }
 }
 
-/// True when `/etc/gai.conf` has a line that is not blank or a comment.
-fn gai_conf_has_rules() -> bool {
-    std::fs::read_to_string("/etc/gai.conf").is_ok_and(|text| has_rules(&text))
-}
-
-fn has_rules(text: &str) -> bool {
-    text.lines()
-        .map(|line| line.split('#').next().unwrap_or("").trim())
-        .any(|line| !line.is_empty())
-}
-
 const UNREAD: u8 = 0;
 const ON: u8 = 1;
 const OFF: u8 = 2;
@@ -143,20 +154,5 @@ pub(crate) fn disabled() -> bool {
             DISABLED.store(if on { ON } else { OFF }, Ordering::Relaxed);
             on
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gai_conf_rules_are_lines_other_than_comments() {
-        assert!(!has_rules(""));
-        assert!(!has_rules(
-            "# label ::1/128 0\n   \n#precedence ::ffff:0:0/96 100\n"
-        ));
-        assert!(has_rules("precedence ::ffff:0:0/96 100\n"));
-        assert!(has_rules("  label ::1/128 0 # comment\n"));
     }
 }
