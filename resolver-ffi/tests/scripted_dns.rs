@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ffi::CStr;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, Once};
@@ -12,19 +12,20 @@ use std::time::Duration;
 
 use common::ours;
 use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, SOA};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::rdata::SOA;
+use hickory_proto::rr::{Name, RData, RecordType};
 use libc::{AF_INET, AF_INET6, AF_UNSPEC, SOCK_STREAM};
 use nodecache::NodecacheStats;
 use nodecache::consts::*;
 use resolver_core::transport::{Exchange, Transport, TransportConfig};
 use resolver_core::{Error, Resolver};
+use testbed::zone::{MemoryZone, a, aaaa, cname};
 
-/// A zone in memory. Unknown names are NXDOMAIN; names in `servfail` answer SERVFAIL and
-/// names in `silent` time out.
+/// The shared in-memory zone plus the faults a real server would not script: names in
+/// `servfail` answer SERVFAIL and names in `silent` time out.
 #[derive(Debug, Default)]
 struct Zone {
-    records: HashMap<String, Vec<RData>>,
+    records: MemoryZone,
     servfail: HashSet<String>,
     silent: HashSet<String>,
     asked: Mutex<Vec<(String, u16)>>,
@@ -32,53 +33,20 @@ struct Zone {
 
 impl Zone {
     fn with(mut self, name: &str, rdata: RData) -> Self {
-        self.records
-            .entry(name.to_string())
-            .or_default()
-            .push(rdata);
+        self.records = self.records.with(name, rdata);
         self
     }
 
     fn respond(&self, qname: &str, qtype: u16) -> Vec<u8> {
-        let name = Name::from_ascii(format!("{qname}.")).unwrap();
-        let rtype = RecordType::from(qtype);
+        if !self.servfail.contains(qname) {
+            return self.records.respond(qname, qtype);
+        }
         let mut message = Message::new();
         message
             .set_message_type(MessageType::Response)
-            .set_recursion_desired(true)
-            .set_recursion_available(true);
-        message.add_query(Query::query(name.clone(), rtype));
-        if self.servfail.contains(qname) {
-            message.set_response_code(ResponseCode::ServFail);
-            return message.to_vec().unwrap();
-        }
-        let (mut owner, mut current, mut exists) = (name, qname.to_string(), false);
-        while let Some(rdatas) = self.records.get(&current) {
-            exists = true;
-            let mut next = None;
-            for rdata in rdatas {
-                match rdata {
-                    RData::CNAME(target) => {
-                        message.add_answer(Record::from_rdata(owner.clone(), 30, rdata.clone()));
-                        next = Some(target.0.to_ascii().trim_end_matches('.').to_string());
-                    }
-                    other if other.record_type() == rtype => {
-                        message.add_answer(Record::from_rdata(owner.clone(), 30, rdata.clone()));
-                    }
-                    _ => {}
-                }
-            }
-            let Some(target) = next else { break };
-            owner = Name::from_ascii(format!("{target}.")).unwrap();
-            current = target;
-        }
-        if !exists {
-            message.set_response_code(ResponseCode::NXDomain);
-        }
-        if message.answers().is_empty() {
-            let soa = SOA::new(Name::root(), Name::root(), 1, 60, 60, 60, 30);
-            message.add_name_server(Record::from_rdata(Name::root(), 30, RData::SOA(soa)));
-        }
+            .set_response_code(ResponseCode::ServFail);
+        let name = Name::from_ascii(format!("{qname}.")).unwrap();
+        message.add_query(Query::query(name, RecordType::from(qtype)));
         message.to_vec().unwrap()
     }
 }
@@ -98,16 +66,6 @@ impl Transport for Zone {
             tcp_fallback: false,
         })
     }
-}
-
-fn a(ip: &str) -> RData {
-    RData::A(A(ip.parse().unwrap()))
-}
-fn aaaa(ip: &str) -> RData {
-    RData::AAAA(AAAA(ip.parse().unwrap()))
-}
-fn cname(target: &str) -> RData {
-    RData::CNAME(CNAME(Name::from_ascii(format!("{target}.")).unwrap()))
 }
 
 const SEARCH: &str = "default.svc.cluster.local svc.cluster.local cluster.local";

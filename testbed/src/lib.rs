@@ -43,6 +43,7 @@ mod nsd;
 mod preflight;
 mod process;
 mod shim;
+pub mod zone;
 
 pub use capture::{Capture, CapturedQuery, Transport};
 pub use corpus::{Corpus, CorpusName, Expected};

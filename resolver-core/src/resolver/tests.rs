@@ -1,83 +1,30 @@
 //! Resolver tests over a scripted transport: policy, caches, hosts and nsswitch without sockets.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, SOA};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
 use parking_lot::Mutex;
+use testbed::zone::{MemoryZone, a, aaaa, cname};
 
 use super::*;
 use crate::transport::{Exchange, Transport, TransportConfig};
 use crate::wire::rtype;
 
-/// A zone in memory: name → records. Unknown names are NXDOMAIN with an SOA (negative TTL 5 s).
+/// A zone in memory behind the `Transport` seam, recording every question asked.
 #[derive(Debug, Default)]
 struct ScriptedTransport {
-    records: HashMap<String, Vec<RData>>,
+    zone: MemoryZone,
     asked: Mutex<Vec<(String, u16)>>,
 }
 
 impl ScriptedTransport {
-    fn with(mut self, name: &str, rdata: RData) -> Self {
-        self.records
-            .entry(name.to_string())
-            .or_default()
-            .push(rdata);
+    fn with(mut self, name: &str, rdata: hickory_proto::rr::RData) -> Self {
+        self.zone = self.zone.with(name, rdata);
         self
     }
 
     fn asked(&self) -> Vec<(String, u16)> {
         self.asked.lock().clone()
-    }
-
-    fn respond(&self, qname: &str, qtype: u16) -> Vec<u8> {
-        let name = Name::from_ascii(format!("{qname}.")).unwrap();
-        let rtype = RecordType::from(qtype);
-        let mut message = Message::new();
-        message
-            .set_message_type(MessageType::Response)
-            .set_recursion_desired(true);
-        message.add_query(Query::query(name.clone(), rtype));
-        let mut owner = name.clone();
-        let mut current = qname.to_string();
-        let mut exists = false;
-        for _ in 0..8 {
-            let Some(rdatas) = self.records.get(&current) else {
-                break;
-            };
-            exists = true;
-            let mut next = None;
-            for rdata in rdatas {
-                match rdata {
-                    RData::CNAME(target) => {
-                        message.add_answer(Record::from_rdata(owner.clone(), 30, rdata.clone()));
-                        next = Some(target.0.to_ascii().trim_end_matches('.').to_string());
-                    }
-                    other if other.record_type() == rtype => {
-                        message.add_answer(Record::from_rdata(owner.clone(), 30, rdata.clone()));
-                    }
-                    _ => {}
-                }
-            }
-            match next {
-                Some(target) => {
-                    owner = Name::from_ascii(format!("{target}.")).unwrap();
-                    current = target;
-                }
-                None => break,
-            }
-        }
-        if !exists {
-            message.set_response_code(ResponseCode::NXDomain);
-        }
-        if message.answers().is_empty() {
-            let soa = SOA::new(Name::root(), Name::root(), 1, 60, 60, 60, 5);
-            message.add_name_server(Record::from_rdata(Name::root(), 5, RData::SOA(soa)));
-        }
-        message.to_vec().unwrap()
     }
 }
 
@@ -90,7 +37,7 @@ impl Transport for ScriptedTransport {
     ) -> Result<Exchange, Error> {
         self.asked.lock().push((qname.to_string(), qtype));
         Ok(Exchange {
-            response: self.respond(qname, qtype),
+            response: self.zone.respond(qname, qtype),
             server: SocketAddr::from(([127, 0, 0, 53], 53)),
             over_tcp: false,
             queries_sent: 1,
@@ -98,16 +45,6 @@ impl Transport for ScriptedTransport {
             tcp_fallback: false,
         })
     }
-}
-
-fn a(ip: &str) -> RData {
-    RData::A(A(ip.parse().unwrap()))
-}
-fn aaaa(ip: &str) -> RData {
-    RData::AAAA(AAAA(ip.parse().unwrap()))
-}
-fn cname(target: &str) -> RData {
-    RData::CNAME(CNAME(Name::from_ascii(format!("{target}.")).unwrap()))
 }
 
 fn cluster() -> ScriptedTransport {
