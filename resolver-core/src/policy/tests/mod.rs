@@ -6,8 +6,6 @@
 mod reasons;
 mod sequences;
 
-use std::time::Duration;
-
 use super::*;
 
 /// The resolv.conf fields the policy reads.
@@ -76,20 +74,10 @@ const EMPTY_NO_TLD: Conf = Conf {
 
 fn resolv_conf(conf: &Conf) -> ResolvConf {
     ResolvConf {
-        nameservers: Vec::new(),
         search: conf.search.iter().map(|s| (*s).to_owned()).collect(),
         ndots: conf.ndots,
-        timeout: Duration::from_secs(5),
-        attempts: 2,
-        rotate: false,
-        single_request: false,
-        single_request_reopen: false,
-        use_vc: false,
-        edns0: false,
-        no_aaaa: false,
-        trust_ad: false,
         no_tld_query: conf.no_tld_query,
-        no_reload: false,
+        ..ResolvConf::default()
     }
 }
 
