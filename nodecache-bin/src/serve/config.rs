@@ -1,0 +1,176 @@
+//! The daemon's configuration: every `serve` flag, also accepted in a TOML file (`--config`),
+//! merged (flags win over the file) and validated before anything binds (SPEC §3: a bad value
+//! is one line naming it and exit 64, nothing bound).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::ServeArgs;
+
+/// One forwarding zone: queries for names at or below `zone` go to `servers`
+/// (longest zone wins; `.` is the default zone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ZoneUpstream {
+    /// Lower-case, absolute, with the trailing dot (`.`, `cluster.local.`).
+    pub(crate) zone: String,
+    /// Tried in order with fast retransmit and failover.
+    pub(crate) servers: Vec<SocketAddr>,
+    /// Ask these servers over TCP only (CoreDNS `force_tcp`), through the bounded pool.
+    pub(crate) force_tcp: bool,
+}
+
+/// Limits of the upstream TCP pool (SPEC §5), per upstream server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PoolConfig {
+    /// Most open connections to one server.
+    pub(crate) max_connections: usize,
+    /// Most queries outstanding on one connection (RFC 7766 §6.2.1.1 pipelining).
+    pub(crate) max_pipeline: usize,
+    /// Most queries waiting for a connection slot; beyond it a query fails at once.
+    pub(crate) max_queue: usize,
+    /// A connection with nothing outstanding for this long is closed.
+    pub(crate) idle_timeout: Duration,
+}
+
+/// Limits of client-side TCP (RFC 7766 §6.2.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClientTcpConfig {
+    /// Most client connections open at once (across all listen addresses).
+    pub(crate) max_connections: usize,
+    /// A client connection idle this long is closed.
+    pub(crate) idle_timeout: Duration,
+}
+
+/// Cache behaviour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CacheSettings {
+    /// Most entries (positive and negative together).
+    pub(crate) size: usize,
+    /// Hard memory bound for stored answers, bytes.
+    pub(crate) max_bytes: usize,
+    /// TTL floor.
+    pub(crate) min_ttl: Duration,
+    /// Positive TTL ceiling.
+    pub(crate) max_ttl: Duration,
+    /// Negative TTL ceiling.
+    pub(crate) max_negative_ttl: Duration,
+    /// Serve expired entries when upstreams fail (RFC 8767).
+    pub(crate) serve_stale: bool,
+    /// How long past expiry an entry may still be served stale (RFC 8767 §5 suggests 1–3
+    /// days for the window; node caches keep it short). Stale answers carry TTL 30 s
+    /// (RFC 8767 §4), capped by this.
+    pub(crate) stale_ttl: Duration,
+    /// Prefetch entries asked at least this many times during their TTL, when less than
+    /// `prefetch_percent` of the TTL remains; 0 disables prefetch.
+    pub(crate) prefetch_hits: u32,
+    /// See `prefetch_hits`.
+    pub(crate) prefetch_percent: u8,
+}
+
+/// Everything `nodecache serve` runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServeConfig {
+    /// DNS listen addresses (UDP and TCP on each).
+    pub(crate) listen: Vec<SocketAddr>,
+    /// Admin listener: `/metrics`, `/health`, `/ready`.
+    pub(crate) metrics: SocketAddr,
+    /// Forwarding zones, any order (the forwarder picks the longest match).
+    pub(crate) upstreams: Vec<ZoneUpstream>,
+    /// Worker threads (default: one per core).
+    pub(crate) workers: usize,
+    /// Total time to get an answer for one uncached question before SERVFAIL (or stale).
+    pub(crate) upstream_timeout: Duration,
+    /// First retransmit to an upstream over UDP (then doubling, failing over).
+    pub(crate) upstream_first_retransmit: Duration,
+    /// Upstream packet budget per second across all upstreams; `None` = unlimited.
+    pub(crate) upstream_max_pps: Option<u32>,
+    /// Upstream TCP pool limits.
+    pub(crate) pool: PoolConfig,
+    /// Client TCP limits.
+    pub(crate) client_tcp: ClientTcpConfig,
+    /// Cache behaviour.
+    pub(crate) cache: CacheSettings,
+    /// Create this dummy interface holding the listen IPs (node-cache `-setupinterface`).
+    pub(crate) setup_interface: Option<String>,
+    /// Install the NOTRACK/ACCEPT rules of NOTES for the listen IPs.
+    pub(crate) setup_iptables: bool,
+    /// Leave the interface and rules in place on exit.
+    pub(crate) skip_teardown: bool,
+    /// How often interface and rules are re-checked.
+    pub(crate) sync_interval: Duration,
+    /// On SIGTERM, how long in-flight queries may take before the process exits anyway.
+    pub(crate) drain_timeout: Duration,
+    /// The resolv.conf whose nameservers are the `.` zone's default upstreams.
+    pub(crate) resolv_conf: PathBuf,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 5353))],
+            metrics: SocketAddr::from(([127, 0, 0, 1], 9253)),
+            upstreams: Vec::new(),
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            upstream_timeout: Duration::from_secs(2),
+            upstream_first_retransmit: Duration::from_millis(50),
+            upstream_max_pps: None,
+            pool: PoolConfig {
+                max_connections: 8,
+                max_pipeline: 64,
+                max_queue: 1024,
+                idle_timeout: Duration::from_secs(10),
+            },
+            client_tcp: ClientTcpConfig {
+                max_connections: 1024,
+                idle_timeout: Duration::from_secs(10),
+            },
+            cache: CacheSettings {
+                size: 10_000,
+                max_bytes: 32 << 20,
+                min_ttl: Duration::ZERO,
+                max_ttl: Duration::from_secs(3600),
+                max_negative_ttl: Duration::from_secs(300),
+                serve_stale: true,
+                stale_ttl: Duration::from_secs(30),
+                prefetch_hits: 5,
+                prefetch_percent: 10,
+            },
+            setup_interface: None,
+            setup_iptables: false,
+            skip_teardown: false,
+            sync_interval: Duration::from_secs(60),
+            drain_timeout: Duration::from_secs(3),
+            resolv_conf: PathBuf::from("/etc/resolv.conf"),
+        }
+    }
+}
+
+/// A configuration problem: printed as one line, exit 64.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum ConfigError {
+    /// No upstream for the `.` zone.
+    #[error("no upstream for \".\": {0} lists no nameserver; give --upstream .=ADDR")]
+    NoUpstream(PathBuf),
+}
+
+impl ServeConfig {
+    /// The configuration from the command line (and the `--config` file it names).
+    pub(crate) fn from_args(_args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
+        // Skeleton: defaults plus the `.` zone from /etc/resolv.conf. The config work
+        // replaces this with flags + TOML + validation.
+        let mut config = ServeConfig::default();
+        let text = std::fs::read_to_string(&config.resolv_conf).unwrap_or_default();
+        let servers = resolver_core::config::ResolvConf::parse(&text).effective_nameservers();
+        if servers.is_empty() {
+            return Err(ConfigError::NoUpstream(config.resolv_conf.clone()));
+        }
+        config.upstreams.push(ZoneUpstream {
+            zone: ".".to_owned(),
+            servers,
+            force_tcp: false,
+        });
+        Ok(config)
+    }
+}
