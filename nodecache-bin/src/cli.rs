@@ -68,11 +68,110 @@ pub(crate) struct ExplainArgs {
     pub(crate) config: ConfigArgs,
 }
 
-#[derive(Debug, Args)]
+/// `nodecache serve`. Every value is taken as text and parsed by `serve::config`, so a bad
+/// value gives the same one-line error (naming the flag) whether it came from here or from the
+/// `--config` file, whose keys are the flag names with `_` for `-` (`--cache-size` ↔
+/// `cache_size`). A flag given here wins over the file; the file wins over the default.
+#[derive(Debug, Default, Args)]
 pub(crate) struct ServeArgs {
-    /// TOML configuration file.
+    /// TOML configuration file (keys as the flags, `-` written `_`; zones as `[[upstream]]`
+    /// tables with `zone`, `servers`, `force_tcp`).
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+    /// Parse and validate everything, print the effective configuration as TOML and exit
+    /// (0, or 64 with the error); nothing is bound.
+    #[arg(long)]
+    pub(crate) check: bool,
+    /// DNS listen address, UDP and TCP (repeatable) [default: 127.0.0.1:5353].
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub(crate) listen: Vec<String>,
+    /// Forward queries at or below ZONE to these servers, tried in order (repeatable; port
+    /// default 53; IPv6 as `[::1]:53`). Zone `.` defaults to the nameservers of --resolv-conf.
+    #[arg(long, value_name = "ZONE=ADDR[:PORT][,ADDR[:PORT]...]")]
+    pub(crate) upstream: Vec<String>,
+    /// Ask this zone's servers over TCP only, through the bounded pool (repeatable).
+    #[arg(long, value_name = "ZONE")]
+    pub(crate) force_tcp: Vec<String>,
+    /// Admin listener for /metrics, /health and /ready [default: 127.0.0.1:9253].
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub(crate) metrics: Option<String>,
+    /// Most cached entries, positive and negative together [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub(crate) cache_size: Option<String>,
+    /// Memory bound for cached answers: bytes, or with a unit (`64M`, `32MiB`) [default: 32MiB].
+    #[arg(long, value_name = "SIZE")]
+    pub(crate) cache_max_bytes: Option<String>,
+    /// TTL floor for cached answers (`500ms`, `2s`, `5m`, `1h` or seconds) [default: 0s].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) min_ttl: Option<String>,
+    /// TTL ceiling for positive answers [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) max_ttl: Option<String>,
+    /// TTL ceiling for negative answers (RFC 2308) [default: 5m].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) max_negative_ttl: Option<String>,
+    /// Answer from expired entries when upstreams fail (RFC 8767) [default: true].
+    #[arg(long, value_name = "true|false")]
+    pub(crate) serve_stale: Option<String>,
+    /// How long past expiry an entry may still be served stale [default: 30s].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) stale_ttl: Option<String>,
+    /// Prefetch entries asked this many times during their TTL; 0 disables [default: 5].
+    #[arg(long, value_name = "N")]
+    pub(crate) prefetch_hits: Option<String>,
+    /// Prefetch when less than this percentage of the TTL remains, 0–100 [default: 10].
+    #[arg(long, value_name = "PERCENT")]
+    pub(crate) prefetch_percent: Option<String>,
+    /// Time to get an upstream answer before SERVFAIL (or a stale answer) [default: 2s].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) upstream_timeout: Option<String>,
+    /// First UDP retransmit to an upstream, then doubling with failover [default: 50ms].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) upstream_first_retransmit: Option<String>,
+    /// Upstream packet budget per second, all upstreams together; 0 = unlimited
+    /// [default: 0].
+    #[arg(long, value_name = "N")]
+    pub(crate) upstream_max_pps: Option<String>,
+    /// Upstream TCP pool: most connections per server [default: 8].
+    #[arg(long, value_name = "N")]
+    pub(crate) pool_max_connections: Option<String>,
+    /// Upstream TCP pool: most queries outstanding per connection [default: 64].
+    #[arg(long, value_name = "N")]
+    pub(crate) pool_max_pipeline: Option<String>,
+    /// Upstream TCP pool: most queries waiting for a connection [default: 1024].
+    #[arg(long, value_name = "N")]
+    pub(crate) pool_max_queue: Option<String>,
+    /// Upstream TCP pool: close a connection idle this long [default: 10s].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) pool_idle_timeout: Option<String>,
+    /// Client TCP: most connections open at once [default: 1024].
+    #[arg(long, value_name = "N")]
+    pub(crate) tcp_max_connections: Option<String>,
+    /// Client TCP: close a connection idle this long [default: 10s].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) tcp_idle_timeout: Option<String>,
+    /// Worker threads, 1–1024 [default: one per core].
+    #[arg(long, value_name = "N")]
+    pub(crate) workers: Option<String>,
+    /// Create this dummy interface holding the listen IPs (node-cache `-setupinterface`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) setup_interface: Option<String>,
+    /// Install iptables NOTRACK/ACCEPT rules for the listen IPs.
+    #[arg(long)]
+    pub(crate) setup_iptables: bool,
+    /// Leave the interface and rules in place on exit.
+    #[arg(long)]
+    pub(crate) skip_teardown: bool,
+    /// How often the interface and rules are re-checked [default: 60s].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) sync_interval: Option<String>,
+    /// On SIGTERM, how long in-flight queries may take before exiting anyway [default: 3s].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) drain_timeout: Option<String>,
+    /// resolv.conf whose nameservers are the `.` zone's default upstreams
+    /// [default: /etc/resolv.conf].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) resolv_conf: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

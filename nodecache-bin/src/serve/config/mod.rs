@@ -1,12 +1,30 @@
 //! The daemon's configuration: every `serve` flag, also accepted in a TOML file (`--config`),
-//! merged (flags win over the file) and validated before anything binds (SPEC §3: a bad value
-//! is one line naming it and exit 64, nothing bound).
+//! merged (flags win over the file, the file over the defaults) and validated before anything
+//! binds (SPEC §3: a bad value is one line naming it and exit 64, nothing bound).
+//!
+//! - `sources`: flags and the TOML schema, both reduced to text per setting;
+//! - `values`: the parsers every value goes through (addresses, zones, durations, sizes);
+//! - `build`: merging, the `.` default from resolv.conf, cross-setting checks;
+//! - `describe`: the effective configuration as TOML (`serve --check`).
+//!
+//! [`ServeConfig::from_args`] reads the `--config` file and resolv.conf on every call, so
+//! calling it again on SIGHUP picks up edits to either.
+
+mod build;
+mod describe;
+mod error;
+mod sources;
+#[cfg(test)]
+mod tests;
+mod values;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::ServeArgs;
+
+pub(crate) use error::ConfigError;
 
 /// One forwarding zone: queries for names at or below `zone` go to `servers`
 /// (longest zone wins; `.` is the default zone).
@@ -146,31 +164,26 @@ impl Default for ServeConfig {
     }
 }
 
-/// A configuration problem: printed as one line, exit 64.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub(crate) enum ConfigError {
-    /// No upstream for the `.` zone.
-    #[error("no upstream for \".\": {0} lists no nameserver; give --upstream .=ADDR")]
-    NoUpstream(PathBuf),
-}
-
 impl ServeConfig {
-    /// The configuration from the command line (and the `--config` file it names).
-    pub(crate) fn from_args(_args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
-        // Skeleton: defaults plus the `.` zone from /etc/resolv.conf. The config work
-        // replaces this with flags + TOML + validation.
-        let mut config = ServeConfig::default();
-        let text = std::fs::read_to_string(&config.resolv_conf).unwrap_or_default();
-        let servers = resolver_core::config::ResolvConf::parse(&text).effective_nameservers();
-        if servers.is_empty() {
-            return Err(ConfigError::NoUpstream(config.resolv_conf.clone()));
-        }
-        config.upstreams.push(ZoneUpstream {
-            zone: ".".to_owned(),
-            servers,
-            force_tcp: false,
-        });
-        Ok(config)
+    /// The configuration from the command line, the `--config` file it names (read now) and,
+    /// when no `--upstream` covers `.`, the nameservers of `--resolv-conf` (read now).
+    pub(crate) fn from_args(args: &ServeArgs) -> Result<ServeConfig, ConfigError> {
+        let flags = sources::RawLayer::from_flags(args);
+        let file = match &args.config {
+            Some(path) => Some((path.clone(), sources::RawLayer::from_file(path)?)),
+            None => None,
+        };
+        build::build(flags, file)
+    }
+
+    /// True when `serve --check` was asked: validate, print [`ServeConfig::describe`], exit 0.
+    pub(crate) fn check_requested(args: &ServeArgs) -> bool {
+        args.check
+    }
+
+    /// The effective configuration, one `key = value` per line in the `--config` file's own
+    /// syntax (it reads back to the same configuration).
+    pub(crate) fn describe(&self) -> String {
+        describe::describe(self)
     }
 }
