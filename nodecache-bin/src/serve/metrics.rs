@@ -4,6 +4,7 @@
 //! Every field is public to the crate so each part of the daemon bumps its own without a
 //! registry lookup; `render` (admin side) decides names and labels.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -122,6 +123,11 @@ pub(crate) struct Metrics {
     pub(crate) client_tcp_connections: Gauge,
     /// Client TCP connections refused because `client_tcp.max_connections` were open.
     pub(crate) client_tcp_refused: Counter,
+    /// Queries received, jointly by transport, client family and type: what
+    /// `coredns_dns_requests_total{proto,family,type}` needs (the single-dimension counters
+    /// above cannot be combined into it). Index `[proto][family][type]`: proto 0 UDP, 1 TCP;
+    /// family 0 IPv4, 1 IPv6; type the slot of [`qtype_slot`]. Bumped by [`Metrics::request`].
+    pub(crate) requests_by_kind: [[[Counter; QTYPE_SLOTS]; 2]; 2],
 
     // --- cache (coredns_cache_*) ---
     /// Entries now cached, positive (`type="success"`).
@@ -168,9 +174,84 @@ pub(crate) struct Metrics {
     pub(crate) pool_queue_rejected: Counter,
     /// Upstream TCP pool: connections closed for being idle.
     pub(crate) pool_idle_closed: Counter,
+
+    // --- identity (label values, set once at start) ---
+    /// The `server` label, `dns://<first listen address>` as CoreDNS writes it for a server
+    /// block with the bind plugin. Set with [`Metrics::set_server`]; empty until then.
+    pub(crate) server_label: OnceLock<String>,
+}
+
+/// Query types CoreDNS reports by name in its `type` label (`monitorType` in CoreDNS's
+/// plugin/metrics/vars/report.go); every other type is reported as `other`.
+pub(crate) const QTYPE_LABELS: [(u16, &str); 17] = [
+    (1, "A"),
+    (28, "AAAA"),
+    (5, "CNAME"),
+    (48, "DNSKEY"),
+    (43, "DS"),
+    (15, "MX"),
+    (50, "NSEC3"),
+    (47, "NSEC"),
+    (2, "NS"),
+    (12, "PTR"),
+    (46, "RRSIG"),
+    (6, "SOA"),
+    (33, "SRV"),
+    (16, "TXT"),
+    (251, "IXFR"),
+    (252, "AXFR"),
+    (255, "ANY"),
+];
+
+/// Slots in `requests_by_kind`'s type dimension: the named types plus `other`.
+pub(crate) const QTYPE_SLOTS: usize = QTYPE_LABELS.len() + 1;
+
+/// The type slot of `qtype`: its index in [`QTYPE_LABELS`], or the last slot (`other`).
+pub(crate) fn qtype_slot(qtype: u16) -> usize {
+    QTYPE_LABELS
+        .iter()
+        .position(|&(code, _)| code == qtype)
+        .unwrap_or(QTYPE_LABELS.len())
 }
 
 impl Metrics {
+    /// Counts one query received over `proto` from an IPv6 client (`client_ipv6`) or an IPv4
+    /// one, asking for `qtype`: the joint counter and the single-dimension ones.
+    pub(crate) fn request(&self, proto: Proto, client_ipv6: bool, qtype: u16) {
+        let proto_index = match proto {
+            Proto::Udp => {
+                self.requests_udp.inc();
+                0
+            }
+            Proto::Tcp => {
+                self.requests_tcp.inc();
+                1
+            }
+        };
+        if client_ipv6 {
+            self.requests_ipv6.inc();
+        }
+        match qtype {
+            1 => self.requests_a.inc(),
+            28 => self.requests_aaaa.inc(),
+            _ => self.requests_other_type.inc(),
+        }
+        if let Some(counter) = self
+            .requests_by_kind
+            .get(proto_index)
+            .and_then(|families| families.get(usize::from(client_ipv6)))
+            .and_then(|types| types.get(qtype_slot(qtype)))
+        {
+            counter.inc();
+        }
+    }
+
+    /// Sets the `server` label from the first DNS listen address (once; later calls, e.g. on
+    /// SIGHUP, keep the first value so series do not change identity).
+    pub(crate) fn set_server(&self, first_listen: std::net::SocketAddr) {
+        let _ = self.server_label.set(format!("dns://{first_listen}"));
+    }
+
     /// Counts one response with `rcode`.
     pub(crate) fn response(&self, rcode: u8, elapsed: Duration) {
         if let Some(counter) = self.responses_by_rcode.get(usize::from(rcode & 0x0f)) {
