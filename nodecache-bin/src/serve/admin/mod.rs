@@ -28,6 +28,10 @@ use http::{Method, Request, RequestError, Response};
 pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most admin connections served at once.
 pub(crate) const MAX_CONNECTIONS: usize = 64;
+/// How long to wait for the client to close after the response (see `handle`).
+const LINGER: Duration = Duration::from_secs(1);
+/// Most request bytes discarded while lingering.
+const LINGER_BYTES: usize = 64 * 1024;
 /// Pause after a failed accept (EMFILE, ENFILE, ENOBUFS): retrying at once would spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -91,6 +95,20 @@ async fn handle(mut stream: TcpStream, metrics: &Metrics, health: &Health) {
     let _ = tokio::time::timeout(READ_TIMEOUT, async {
         stream.write_all(&bytes).await?;
         stream.shutdown().await
+    })
+    .await;
+    // Lingering close (RFC 9112 §9.6): closing with unread request bytes makes the kernel
+    // send RST, which can destroy the response before the client reads it (an oversized
+    // head is refused before it is all read). Read and discard a bounded amount first.
+    let _ = tokio::time::timeout(LINGER, async {
+        let mut sink = [0u8; 4096];
+        let mut drained = 0usize;
+        while drained < LINGER_BYTES {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
     })
     .await;
 }
