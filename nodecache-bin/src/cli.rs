@@ -24,8 +24,8 @@ pub(crate) enum Command {
     Resolve(ResolveArgs),
     /// Show, without sending anything, the queries glibc would send and the ones nodecache sends.
     Explain(ExplainArgs),
-    /// Run the node-local caching daemon.
-    Serve(ServeArgs),
+    /// Run the node-local caching daemon (boxed: it has many more fields than the others).
+    Serve(Box<ServeArgs>),
 }
 
 /// Where the resolver configuration comes from.

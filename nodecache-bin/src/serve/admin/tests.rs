@@ -16,13 +16,15 @@ use crate::serve::metrics::{Metrics, Proto, TIME_BUCKETS};
 
 /// One sample line: name, labels, value.
 type Sample = (String, BTreeMap<String, String>, f64);
+/// Per family name: has HELP, and the TYPE.
+type Families = BTreeMap<String, (bool, Option<String>)>;
 
 /// Parses exposition text strictly enough to catch format mistakes: every line is a
 /// `# HELP`/`# TYPE` comment or `name{k="v",...} value`; returns the samples and, per family,
 /// which of HELP and TYPE it has (and the type).
-fn parse_exposition(text: &str) -> (Vec<Sample>, BTreeMap<String, (bool, Option<String>)>) {
+fn parse_exposition(text: &str) -> (Vec<Sample>, Families) {
     let mut samples = Vec::new();
-    let mut families: BTreeMap<String, (bool, Option<String>)> = BTreeMap::new();
+    let mut families = Families::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# HELP ") {
             let (name, help) = rest.split_once(' ').expect("HELP has a text");
@@ -66,7 +68,7 @@ fn parse_exposition(text: &str) -> (Vec<Sample>, BTreeMap<String, (bool, Option<
 }
 
 /// The family a sample belongs to (histogram series carry a suffix).
-fn family_of<'a>(name: &'a str, families: &BTreeMap<String, (bool, Option<String>)>) -> &'a str {
+fn family_of<'a>(name: &'a str, families: &Families) -> &'a str {
     if families.contains_key(name) {
         return name;
     }

@@ -32,7 +32,7 @@ fn args(resolv: &tempfile::NamedTempFile, extra: &[&str]) -> ServeArgs {
         .expect("clap accepts the flags")
         .command
     {
-        Command::Serve(args) => args,
+        Command::Serve(args) => *args,
         other => panic!("not serve: {other:?}"),
     }
 }
