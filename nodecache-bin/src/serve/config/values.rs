@@ -67,22 +67,6 @@ pub(crate) fn zone(text: &str) -> Result<String, ValueProblem> {
     Ok(format!("{}.", body.to_ascii_lowercase()))
 }
 
-/// `ZONE=ADDR[:PORT][,ADDR[:PORT]...]` → (zone, servers).
-pub(crate) fn upstream(text: &str) -> Result<(String, Vec<SocketAddr>), ValueProblem> {
-    let (zone_text, servers_text) = text.split_once('=').ok_or(ValueProblem::NotAnUpstream)?;
-    let zone = zone(zone_text)?;
-    let servers = servers_text
-        .split(',')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .map(server_addr)
-        .collect::<Result<Vec<_>, _>>()?;
-    if servers.is_empty() {
-        return Err(ValueProblem::NoServers);
-    }
-    Ok((zone, servers))
-}
-
 /// `500ms`, `2s`, `5m`, `1h`, or a plain number of seconds.
 pub(crate) fn duration(text: &str) -> Result<Duration, ValueProblem> {
     let text = text.trim();
