@@ -2,8 +2,8 @@
 //! beyond 1024 packets/s per ENI, NOTES "node-cache"). Every datagram or TCP message sent
 //! costs a token; the bucket refills at `max_pps` per second and holds one second's worth.
 //!
-//! Prefetches are optional work, so they are refused first: they may only spend tokens while
-//! more than half the bucket is left, which keeps the other half in reserve for clients.
+//! Prefetches are optional work, so they are refused first: they may only spend a token if
+//! half the bucket is still left afterwards, which keeps that half in reserve for clients.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -47,8 +47,8 @@ impl Budget {
         bucket.updated = now;
         let floor = match priority {
             Priority::Client => 1.0,
-            // Strictly more than half must be left before a prefetch spends one.
-            Priority::Prefetch => (self.per_second / 2.0).max(1.0) + f64::EPSILON,
+            // At least half the bucket must be left after a prefetch spends its token.
+            Priority::Prefetch => self.per_second / 2.0 + 1.0,
         };
         if bucket.tokens >= floor {
             bucket.tokens -= 1.0;

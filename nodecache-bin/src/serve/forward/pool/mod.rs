@@ -288,6 +288,9 @@ impl Pool {
                 idle_since: Instant::now(),
             });
             self.metrics.pool_connections.inc();
+            // Queries that queued while every connection was full or opening get the new
+            // connection's other pipeline slots now, not one by one as answers come back.
+            self.fill_from_queue(&mut state, id);
             (
                 Slot {
                     pool: Arc::clone(self),
@@ -331,6 +334,27 @@ impl Pool {
                 entry.idle_since = Instant::now();
                 // The reader task sleeps until the idle deadline: let it see the new one.
                 entry.conn.wake();
+            }
+        }
+    }
+
+    /// Hands free pipeline slots of connection `conn_id` to waiters.
+    fn fill_from_queue(self: &Arc<Self>, state: &mut State, conn_id: u64) {
+        while !state.waiters.is_empty() {
+            let Some(entry) = state
+                .conns
+                .iter_mut()
+                .find(|e| e.id == conn_id && e.outstanding < self.max_pipeline)
+            else {
+                return;
+            };
+            entry.outstanding += 1;
+            let grant = Grant::Slot(self.slot(entry));
+            if !Self::hand_to_waiter(&self.metrics, state, grant) {
+                if let Some(entry) = state.conns.iter_mut().find(|e| e.id == conn_id) {
+                    entry.outstanding = entry.outstanding.saturating_sub(1);
+                }
+                return;
             }
         }
     }
