@@ -170,7 +170,9 @@ mod tests {
         let query = encode_query(7, &q);
         let name: &[u8] = &q.name;
         let upper = b"\x03WWW\x07Example\x03COM\x00";
-        let cases: &[(u16, &[u8], u16, Result<Verdict, MessageError>)] = &[
+        /// (flags, question name, ID, expected).
+        type Case<'a> = (u16, &'a [u8], u16, Result<Verdict, MessageError>);
+        let cases: &[Case<'_>] = &[
             (0x8180, name, 7, Ok(Verdict::Answer)),
             (0x8183, upper, 7, Ok(Verdict::Answer)),
             (0x8380, name, 7, Ok(Verdict::Truncated)),

@@ -13,6 +13,7 @@
 //! cancelled query or waiter gives back what it held.
 
 mod conn;
+mod grant;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -23,6 +24,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use self::conn::Conn;
+use self::grant::{ConnectPermit, Grant, QueuedWait, Slot};
 use super::Question;
 use super::loop_guard::OwnQueries;
 use crate::serve::config::PoolConfig;
@@ -123,79 +125,6 @@ struct ConnEntry {
 struct Waiter {
     ticket: u64,
     grant: oneshot::Sender<Grant>,
-}
-
-/// What a waiter is given.
-#[derive(Debug)]
-enum Grant {
-    /// A slot on an open connection.
-    Slot(Slot),
-    /// Room to open a new connection.
-    Connect(ConnectPermit),
-}
-
-impl Grant {
-    /// Makes the token inert: its capacity stays with whoever holds the books.
-    fn disarm(&mut self) {
-        match self {
-            Grant::Slot(slot) => slot.armed = false,
-            Grant::Connect(permit) => permit.armed = false,
-        }
-    }
-}
-
-/// The right to send one query on a connection; dropping it frees the slot.
-#[derive(Debug)]
-pub(super) struct Slot {
-    pool: Arc<Pool>,
-    conn: Arc<Conn>,
-    conn_id: u64,
-    armed: bool,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        if self.armed {
-            self.pool.release(self.conn_id);
-        }
-    }
-}
-
-/// The right to open one connection; dropping it unused gives the room back.
-#[derive(Debug)]
-pub(super) struct ConnectPermit {
-    pool: Arc<Pool>,
-    armed: bool,
-}
-
-impl Drop for ConnectPermit {
-    fn drop(&mut self) {
-        if self.armed {
-            let mut state = self.pool.lock();
-            state.connecting = state.connecting.saturating_sub(1);
-            self.pool.grant_capacity(&mut state);
-        }
-    }
-}
-
-/// A waiter's place in the queue; leaving (cancelled) takes it out so the queue gauge stays
-/// true. A grant that arrived but was never read is dropped with the receiver, after the
-/// lock is released, which returns it.
-#[derive(Debug)]
-struct QueuedWait {
-    pool: Arc<Pool>,
-    ticket: u64,
-    grant: oneshot::Receiver<Grant>,
-}
-
-impl Drop for QueuedWait {
-    fn drop(&mut self) {
-        let mut state = self.pool.lock();
-        if let Some(pos) = state.waiters.iter().position(|w| w.ticket == self.ticket) {
-            state.waiters.remove(pos);
-            self.pool.metrics.pool_queue.dec();
-        }
-    }
 }
 
 impl Pool {

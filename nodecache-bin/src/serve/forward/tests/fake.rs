@@ -39,6 +39,8 @@ pub(super) struct Script {
     pub(super) decoys: bool,
     /// A records in each full answer (0 means 1).
     pub(super) records: usize,
+    /// Close this many TCP connections after reading their first query, unanswered.
+    pub(super) tcp_drop_connections: usize,
 }
 
 /// What the fake saw.
@@ -148,20 +150,27 @@ async fn serve_tcp(listener: TcpListener, script: Arc<Script>, seen: Arc<Seen>) 
         let Ok((stream, _)) = listener.accept().await else {
             return;
         };
-        seen.accepted.fetch_add(1, Ordering::SeqCst);
+        let accepted = seen.accepted.fetch_add(1, Ordering::SeqCst) + 1;
         let open = seen.open.fetch_add(1, Ordering::SeqCst) + 1;
         seen.max_open.fetch_max(open, Ordering::SeqCst);
+        let drop_after_query = accepted <= script.tcp_drop_connections;
         tokio::spawn(serve_connection(
             stream,
             Arc::clone(&script),
             Arc::clone(&seen),
+            drop_after_query,
         ));
     }
 }
 
 /// Answers each query on the connection after the script's delay, minus a little for every
 /// other query so pipelined answers come back out of order.
-async fn serve_connection(stream: TcpStream, script: Arc<Script>, seen: Arc<Seen>) {
+async fn serve_connection(
+    stream: TcpStream,
+    script: Arc<Script>,
+    seen: Arc<Seen>,
+    drop_after_query: bool,
+) {
     let (mut reader, mut writer) = stream.into_split();
     let (frames, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
     let outstanding = Arc::new(AtomicUsize::new(0));
@@ -184,6 +193,9 @@ async fn serve_connection(stream: TcpStream, script: Arc<Script>, seen: Arc<Seen
         }
         seen.tcp_queries.fetch_add(1, Ordering::SeqCst);
         record(&seen, &query);
+        if drop_after_query {
+            break;
+        }
         let now_outstanding = outstanding.fetch_add(1, Ordering::SeqCst) + 1;
         seen.max_pipelined
             .fetch_max(now_outstanding, Ordering::SeqCst);
