@@ -3,14 +3,36 @@
 //! the bounded TCP pool, identical in-flight questions coalesced, the upstream packet budget,
 //! and the loop guard.
 //!
-//! SKELETON: `forward` sends one UDP query to the zone's first server and waits up to the
-//! upstream timeout. The forwarding work replaces the body, keeping the signatures.
+//! Layout: [`zones`] picks the servers, [`coalesce`] shares exchanges, [`exchange`] and
+//! [`udp`] run one, [`pool`] holds the TCP connections, [`budget`] meters packets,
+//! [`loop_guard`] remembers our own queries, [`rtt`] sizes retransmit timers, [`message`]
+//! builds queries and checks responses.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod budget;
+mod coalesce;
+mod exchange;
+mod loop_guard;
+mod message;
+mod pool;
+mod rtt;
+mod udp;
+mod zones;
 
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use self::budget::Budget;
+use self::coalesce::{InFlight, Joined};
+use self::loop_guard::OwnQueries;
+use self::pool::Pools;
+use self::rtt::RttTable;
+use self::zones::{Route, ZoneTable};
 use crate::serve::config::{ServeConfig, ZoneUpstream};
 use crate::serve::metrics::Metrics;
+use std::net::SocketAddr;
 
 /// A question as the daemon keys and forwards it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -76,79 +98,135 @@ impl ForwardError {
 /// tokio runtime.
 #[derive(Debug)]
 pub(crate) struct Forwarder {
-    upstreams: Vec<ZoneUpstream>,
-    timeout: std::time::Duration,
+    shared: Arc<Shared>,
+}
+
+/// Everything exchanges share; exchange tasks hold it by `Arc`.
+#[derive(Debug)]
+struct Shared {
+    /// Swapped whole by `replace_upstreams`; an exchange takes its route once at the start.
+    zones: RwLock<Arc<ZoneTable>>,
+    /// Whole budget of one exchange.
+    timeout: Duration,
+    /// First UDP retransmit before any RTT is known.
+    first_retransmit: Duration,
     metrics: Arc<Metrics>,
+    in_flight: InFlight,
+    /// `None`: unlimited.
+    budget: Option<Budget>,
+    own: OwnQueries,
+    pools: Pools,
+    rtt: RttTable,
+}
+
+impl Shared {
+    /// The route for `name` in the current zone table.
+    fn route(&self, name: &[u8]) -> Option<Arc<Route>> {
+        let zones = Arc::clone(&self.zones.read().unwrap_or_else(PoisonError::into_inner));
+        zones.route(name).cloned()
+    }
+
+    /// Takes a budget token for one packet; false (counted) when over budget.
+    fn spend(&self, priority: Priority) -> bool {
+        let allowed = self
+            .budget
+            .as_ref()
+            .is_none_or(|budget| budget.try_take(priority));
+        if !allowed {
+            self.metrics.budget_drops.inc();
+        }
+        allowed
+    }
+}
+
+/// Removes a question from the in-flight map when its exchange task ends, however it ends.
+#[derive(Debug)]
+struct Finish<'a> {
+    shared: &'a Shared,
+    question: &'a Question,
+}
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.shared.in_flight.finish(self.question);
+    }
 }
 
 impl Forwarder {
     /// A forwarder for `config.upstreams`.
     pub(crate) fn new(config: &ServeConfig, metrics: Arc<Metrics>) -> std::io::Result<Forwarder> {
         Ok(Forwarder {
-            upstreams: config.upstreams.clone(),
-            timeout: config.upstream_timeout,
-            metrics,
+            shared: Arc::new(Shared {
+                zones: RwLock::new(Arc::new(ZoneTable::new(&config.upstreams))),
+                timeout: config.upstream_timeout,
+                first_retransmit: config.upstream_first_retransmit,
+                pools: Pools::new(&config.pool, Arc::clone(&metrics)),
+                metrics,
+                in_flight: InFlight::default(),
+                budget: config.upstream_max_pps.map(Budget::new),
+                own: OwnQueries::default(),
+                rtt: RttTable::default(),
+            }),
         })
     }
 
     /// The upstream answer to `question`. Identical questions in flight share one upstream
     /// exchange (the result is shared, hence the `Arc`).
+    ///
+    /// The exchange runs in its own task: dropping this future (a client gave up) leaves it
+    /// running for the others who asked.
     pub(crate) async fn forward(
         &self,
         question: &Question,
-        _priority: Priority,
+        priority: Priority,
     ) -> Result<Arc<UpstreamResponse>, ForwardError> {
-        let server = self
-            .upstreams
-            .iter()
-            .find(|zone| zone.zone == ".")
-            .and_then(|zone| zone.servers.first().copied())
-            .ok_or(ForwardError::AllFailed)?;
-        let id: u16 = rand_id();
-        let mut query = Vec::with_capacity(64);
-        for field in [id, 0x0100, 1, 0, 0, 0] {
-            query.extend_from_slice(&field.to_be_bytes());
-        }
-        query.extend_from_slice(&question.name);
-        query.extend_from_slice(&question.qtype.to_be_bytes());
-        query.extend_from_slice(&question.qclass.to_be_bytes());
-        let bind: SocketAddr = if server.is_ipv4() {
-            SocketAddr::from(([0, 0, 0, 0], 0))
-        } else {
-            SocketAddr::from(([0u16; 8], 0))
+        let lead = match self.shared.in_flight.join(question, priority) {
+            Joined::Follower(outcome) => {
+                self.shared.metrics.coalesced.inc();
+                return coalesce::wait(outcome).await;
+            }
+            Joined::Leader(lead) => lead,
         };
-        let socket = tokio::net::UdpSocket::bind(bind)
-            .await
-            .map_err(|_| ForwardError::AllFailed)?;
-        socket
-            .connect(server)
-            .await
-            .map_err(|_| ForwardError::AllFailed)?;
-        socket
-            .send(&query)
-            .await
-            .map_err(|_| ForwardError::AllFailed)?;
-        self.metrics.upstream_sends.inc();
-        let mut buf = vec![0u8; 65535];
-        let len = tokio::time::timeout(self.timeout, socket.recv(&mut buf))
-            .await
-            .map_err(|_| ForwardError::Timeout)?
-            .map_err(|_| ForwardError::AllFailed)?;
-        buf.truncate(len);
-        Ok(Arc::new(UpstreamResponse {
-            message: buf,
-            server,
-        }))
+        let shared = Arc::clone(&self.shared);
+        let question = question.clone();
+        let outcome = lead.outcome.clone();
+        tokio::spawn(async move {
+            let finish = Finish {
+                shared: &shared,
+                question: &question,
+            };
+            let result = exchange::run(&shared, &question, &lead.client_waiting)
+                .await
+                .map(Arc::new);
+            if matches!(
+                result,
+                Err(ForwardError::Timeout | ForwardError::AllFailed | ForwardError::QueueFull)
+            ) {
+                shared.metrics.upstream_failures.inc();
+            }
+            drop(finish);
+            // Nobody listening (every asker gave up) is fine.
+            let _ = lead.publish.send(Some(result));
+        });
+        coalesce::wait(outcome).await
     }
 
     /// True when a query the daemon received is one of its own upstream queries (same ID and
-    /// question as one in flight): the upstream forwards back to us.
-    pub(crate) fn is_own_query(&self, _id: u16, _question: &Question) -> bool {
-        false
+    /// question as one in flight): the upstream forwards back to us. The caller counts
+    /// `loops_detected`.
+    pub(crate) fn is_own_query(&self, id: u16, question: &Question) -> bool {
+        self.shared.own.contains(id, question)
     }
 
     /// Replaces the zone table (SIGHUP). Questions in flight finish with the old servers.
-    pub(crate) fn replace_upstreams(&self, _upstreams: &[ZoneUpstream]) {}
+    pub(crate) fn replace_upstreams(&self, upstreams: &[ZoneUpstream]) {
+        let table = Arc::new(ZoneTable::new(upstreams));
+        *self
+            .shared
+            .zones
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = table;
+    }
 }
 
 /// A random query ID (RFC 5452 §4.3).

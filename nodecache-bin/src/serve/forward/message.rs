@@ -1,0 +1,202 @@
+//! The query the forwarder sends upstream and the checks a response must pass before it is
+//! believed (RFC 5452 §9.1: ID, source, question), on the daemon's wire-form [`Question`].
+
+use super::Question;
+
+/// EDNS0 UDP payload size we advertise upstream: the DNS Flag Day 2020 value, which fits an
+/// IPv6 minimum MTU without fragmentation (RFC 6891 §6.2.5 leaves the choice to the sender).
+pub(super) const UPSTREAM_EDNS_SIZE: u16 = 1232;
+
+/// RFC 1035 §4.1.1 header length.
+const HEADER_LEN: usize = 12;
+/// QR: the message is a response.
+const FLAG_QR: u16 = 0x8000;
+/// TC: the response was truncated.
+const FLAG_TC: u16 = 0x0200;
+/// RD: recursion desired — upstreams are recursive resolvers.
+const FLAG_RD: u16 = 0x0100;
+/// OPT pseudo-RR type (RFC 6891 §6.1.1).
+const TYPE_OPT: u16 = 41;
+/// RCODE NOERROR.
+const RCODE_NOERROR: u16 = 0;
+/// RCODE NXDOMAIN.
+const RCODE_NXDOMAIN: u16 = 3;
+
+/// Why a received message is not the response to our query: it is ignored, and the forwarder
+/// keeps waiting (RFC 5452 §9.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub(super) enum MessageError {
+    /// Shorter than its header and question.
+    #[error("message too short")]
+    Short,
+    /// QR clear or opcode not QUERY.
+    #[error("not a response to a query")]
+    NotResponse,
+    /// Another query's ID.
+    #[error("ID does not match")]
+    IdMismatch,
+    /// Not exactly our question (name compared case-insensitively, type, class).
+    #[error("question does not match")]
+    QuestionMismatch,
+}
+
+/// What a response that is ours says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// NOERROR or NXDOMAIN, complete: the answer.
+    Answer,
+    /// TC set: ask the same server over TCP (RFC 7766 §5 / RFC 1035 §4.2.1).
+    Truncated,
+    /// Any other rcode (SERVFAIL, REFUSED, NOTIMP, FORMERR, …): ask another server.
+    ServerFailed,
+}
+
+/// Our query for `question` with `id`: RD set, one question (the name bytes as given), one
+/// OPT record advertising [`UPSTREAM_EDNS_SIZE`] (RFC 6891 §6.1.2: owner root, CLASS = UDP
+/// payload size, TTL 0 = extended rcode 0, version 0, DO clear, no options).
+pub(super) fn encode_query(id: u16, question: &Question) -> Vec<u8> {
+    let mut message = Vec::with_capacity(HEADER_LEN + question.name.len() + 4 + 11);
+    for field in [id, FLAG_RD, 1, 0, 0, 1] {
+        message.extend_from_slice(&field.to_be_bytes());
+    }
+    message.extend_from_slice(&question.name);
+    message.extend_from_slice(&question.qtype.to_be_bytes());
+    message.extend_from_slice(&question.qclass.to_be_bytes());
+    message.push(0);
+    message.extend_from_slice(&TYPE_OPT.to_be_bytes());
+    message.extend_from_slice(&UPSTREAM_EDNS_SIZE.to_be_bytes());
+    message.extend_from_slice(&0u32.to_be_bytes());
+    message.extend_from_slice(&0u16.to_be_bytes());
+    message
+}
+
+/// Replaces the ID of an encoded message (the TCP pool picks IDs unique per connection).
+pub(super) fn set_id(message: &mut [u8], id: u16) {
+    if let Some(bytes) = message.get_mut(0..2) {
+        bytes.copy_from_slice(&id.to_be_bytes());
+    }
+}
+
+/// The ID of a message, if it has one.
+pub(super) fn message_id(message: &[u8]) -> Option<u16> {
+    read_u16(message, 0)
+}
+
+/// Checks that `message` answers our query `id` for `question` and classifies it.
+///
+/// The question must be exactly one entry whose name equals ours octet for octet, ignoring
+/// ASCII case (RFC 4343 §3; length octets are below 64 and compression pointers at or above
+/// 0xC0, so neither is touched by case folding and a compressed name never matches).
+pub(super) fn check_response(
+    message: &[u8],
+    id: u16,
+    question: &Question,
+) -> Result<Verdict, MessageError> {
+    let got_id = read_u16(message, 0).ok_or(MessageError::Short)?;
+    let flags = read_u16(message, 2).ok_or(MessageError::Short)?;
+    let qdcount = read_u16(message, 4).ok_or(MessageError::Short)?;
+    // Opcode bits 11..14 must be QUERY (0).
+    if flags & FLAG_QR == 0 || (flags >> 11) & 0x0f != 0 {
+        return Err(MessageError::NotResponse);
+    }
+    if got_id != id {
+        return Err(MessageError::IdMismatch);
+    }
+    if qdcount != 1 {
+        return Err(MessageError::QuestionMismatch);
+    }
+    let name_end = HEADER_LEN + question.name.len();
+    let name = message
+        .get(HEADER_LEN..name_end)
+        .ok_or(MessageError::Short)?;
+    let qtype = read_u16(message, name_end).ok_or(MessageError::Short)?;
+    let qclass = read_u16(message, name_end + 2).ok_or(MessageError::Short)?;
+    if !name.eq_ignore_ascii_case(&question.name)
+        || qtype != question.qtype
+        || qclass != question.qclass
+    {
+        return Err(MessageError::QuestionMismatch);
+    }
+    let rcode = flags & 0x000f;
+    Ok(if rcode != RCODE_NOERROR && rcode != RCODE_NXDOMAIN {
+        Verdict::ServerFailed
+    } else if flags & FLAG_TC != 0 {
+        Verdict::Truncated
+    } else {
+        Verdict::Answer
+    })
+}
+
+/// Big-endian u16 at `pos`, if the message is long enough.
+fn read_u16(message: &[u8], pos: usize) -> Option<u16> {
+    let bytes = message.get(pos..pos.checked_add(2)?)?;
+    Some(u16::from_be_bytes([*bytes.first()?, *bytes.get(1)?]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn question() -> Question {
+        Question {
+            name: b"\x03www\x07example\x03com\x00".to_vec().into_boxed_slice(),
+            qtype: 1,
+            qclass: 1,
+        }
+    }
+
+    /// A response to `query` with `flags` and the question name replaced by `name`.
+    fn response(query: &[u8], flags: u16, name: &[u8]) -> Vec<u8> {
+        let mut out = query[..2].to_vec();
+        out.extend_from_slice(&flags.to_be_bytes());
+        out.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+        out.extend_from_slice(name);
+        out.extend_from_slice(&[0, 1, 0, 1]);
+        out
+    }
+
+    #[test]
+    fn query_has_rd_question_and_opt() {
+        let query = encode_query(0xbeef, &question());
+        assert_eq!(&query[..12], &[0xbe, 0xef, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
+        let opt = &query[query.len() - 11..];
+        assert_eq!(opt, &[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn responses_are_classified_and_foreign_ones_rejected() {
+        let q = question();
+        let query = encode_query(7, &q);
+        let name: &[u8] = &q.name;
+        let upper = b"\x03WWW\x07Example\x03COM\x00";
+        /// (flags, question name, ID, expected).
+        type Case<'a> = (u16, &'a [u8], u16, Result<Verdict, MessageError>);
+        let cases: &[Case<'_>] = &[
+            (0x8180, name, 7, Ok(Verdict::Answer)),
+            (0x8183, upper, 7, Ok(Verdict::Answer)),
+            (0x8380, name, 7, Ok(Verdict::Truncated)),
+            (0x8182, name, 7, Ok(Verdict::ServerFailed)),
+            (0x8185, name, 7, Ok(Verdict::ServerFailed)),
+            (0x0100, name, 7, Err(MessageError::NotResponse)),
+            (0x8180, name, 8, Err(MessageError::IdMismatch)),
+            (
+                0x8180,
+                b"\x03wwx\x07example\x03com\x00",
+                7,
+                Err(MessageError::QuestionMismatch),
+            ),
+            (0x8180, b"\xc0\x0c", 7, Err(MessageError::Short)),
+        ];
+        for (flags, name, id, want) in cases {
+            let mut message = response(&query, *flags, name);
+            set_id(&mut message, *id);
+            assert_eq!(
+                check_response(&message, 7, &q),
+                *want,
+                "{flags:#x} {name:?}"
+            );
+        }
+        assert_eq!(check_response(&[1, 2, 3], 7, &q), Err(MessageError::Short));
+    }
+}
