@@ -93,6 +93,24 @@ else
         fi
     fi
 fi
+
+# The daemon manifests' test (nodecache-bin/tests/daemon_manifests.rs) validates them against
+# the Kubernetes schemas with kubernetes-validate (PyPI). It ships the schemas, so once
+# installed it works offline. Pinned: a new release may change the default Kubernetes version.
+# Debian 12's Python refuses system-wide pip installs (PEP 668, "externally-managed-
+# environment"); PIP_BREAK_SYSTEM_PACKAGES=1 lets pip put it in /usr/local, apart from apt's
+# files (older pips ignore the variable).
+kubernetes_validate_version=1.37.0
+if ! command -v kubernetes-validate >/dev/null 2>&1; then
+    if ! python3 -m pip --version >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+        { apt-get update && DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y --no-install-recommends python3-pip; } || true
+    fi
+    echo "installing: kubernetes-validate==$kubernetes_validate_version (pip)"
+    PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet \
+        "kubernetes-validate==$kubernetes_validate_version" ||
+        echo "WARNING: pip could not install kubernetes-validate; daemon_manifests will fail" >&2
+fi
 section_done "packages"
 
 # ---------------------------------------------------------------------------------------------
