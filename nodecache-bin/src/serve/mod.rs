@@ -8,6 +8,7 @@ mod admin;
 mod config;
 mod forward;
 mod health;
+mod message;
 mod metrics;
 mod setup;
 mod sockets;
