@@ -5,6 +5,7 @@
 #![allow(dead_code)] // Skeleton: the issue 4 work wires every part in and drops this.
 
 mod admin;
+mod cache;
 mod config;
 mod forward;
 mod health;

@@ -11,7 +11,7 @@ mod query;
 pub(crate) mod reply;
 mod response;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub(crate) use name::{MAX_NAME_WIRE_LEN, QueryName};
 pub(crate) use query::{Edns, ParsedQuery, QueryError, parse_query};
