@@ -30,6 +30,8 @@ pub(crate) struct StoredAnswer {
     negative: bool,
     /// The upstream set AD.
     authentic_data: bool,
+    /// The upstream set TC (such answers are never cached, but the reply must say so).
+    truncated: bool,
     /// Fresh hits so far (drives prefetch).
     hits: AtomicU32,
     /// A prefetch of this entry has been started (only one per entry).
@@ -88,6 +90,7 @@ impl StoredAnswer {
             stored_at: now,
             negative,
             authentic_data: upstream_flags & flags::AD != 0,
+            truncated: layout.truncated,
             hits: AtomicU32::new(0),
             prefetch_started: AtomicBool::new(false),
             charge: None,
@@ -157,7 +160,10 @@ impl StoredAnswer {
         let wants_ad = query.flags & flags::AD != 0 || query.edns.is_some_and(|e| e.dnssec_ok);
         let upstream_rcode =
             read_u16(&self.message, offset::FLAGS).unwrap_or(0) & flags::RCODE_MASK;
-        let reply = reply_flags(query.flags, self.authentic_data && wants_ad, upstream_rcode);
+        let mut reply = reply_flags(query.flags, self.authentic_data && wants_ad, upstream_rcode);
+        if self.truncated {
+            reply |= flags::TC;
+        }
         write_u16(out, offset::FLAGS, reply);
         if let (Some(ours), Some(theirs)) = (
             out.get_mut(HEADER_LEN..self.question_end),

@@ -13,8 +13,8 @@ mod response;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub(crate) use name::{MAX_NAME_WIRE_LEN, QueryName};
-pub(crate) use query::{Edns, ParsedQuery, QueryError, parse_query};
+pub(crate) use name::QueryName;
+pub(crate) use query::{ParsedQuery, parse_query};
 pub(crate) use response::{ResponseLayout, WalkError, walk_response};
 
 /// Length of the fixed DNS header (RFC 1035 §4.1.1).

@@ -3,6 +3,8 @@
 
 use testbed::zone::{self, MemoryZone};
 
+use super::name::MAX_NAME_WIRE_LEN;
+use super::query::QueryError;
 use super::reply::{append_opt, truncate_for_udp, write_header_reply, write_rcode_reply};
 use super::*;
 
