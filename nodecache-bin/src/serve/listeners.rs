@@ -84,5 +84,6 @@ pub(crate) fn register_tcp(
     addr: SocketAddr,
     listener: std::net::TcpListener,
 ) -> Result<tokio::net::TcpListener, BindError> {
-    tokio::net::TcpListener::from_std(listener).map_err(|source| BindError::Register { addr, source })
+    tokio::net::TcpListener::from_std(listener)
+        .map_err(|source| BindError::Register { addr, source })
 }

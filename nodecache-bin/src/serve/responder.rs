@@ -110,13 +110,17 @@ impl Responder {
         self.count_request(proto, from_ipv6, Some(query.qtype));
         let refusal = match query {
             // RFC 6891 §6.1.3: an unknown version gets BADVERS with our version (0).
-            ParsedQuery { edns: Some(edns), .. } if edns.version != 0 => Some(rcode::BADVERS),
+            ParsedQuery {
+                edns: Some(edns), ..
+            } if edns.version != 0 => Some(rcode::BADVERS),
             // Only class IN is served: CHAOS (version.bind …) and HESIOD questions would be
             // about the upstream, not this daemon, and class IN is all resolvers send.
             ParsedQuery { qclass, .. } if qclass != CLASS_IN => Some(rcode::REFUSED),
             ParsedQuery { qtype, .. } if UNSERVED_QTYPES.contains(&qtype) => Some(rcode::NOTIMP),
             // RFC 6891 §6.1.1: OPT is a pseudo-record, never a question.
-            ParsedQuery { qtype: rtype::OPT, .. } => Some(rcode::FORMERR),
+            ParsedQuery {
+                qtype: rtype::OPT, ..
+            } => Some(rcode::FORMERR),
             _ => None,
         };
         if let Some(refusal) = refusal {
@@ -182,10 +186,12 @@ impl Responder {
         let question_len = query.question_end - HEADER_LEN;
         let failure = match self.forwarder.forward(&question, Priority::Client).await {
             Ok(response) => {
-                match self
-                    .cache
-                    .store(key.as_ref(), &response.message, question_len, Instant::now())
-                {
+                match self.cache.store(
+                    key.as_ref(),
+                    &response.message,
+                    question_len,
+                    Instant::now(),
+                ) {
                     Ok(answer) => {
                         answer.write_reply(&client_msg, &query, TtlView::Fresh { age: 0 }, out);
                         self.finish(&query, proto, received, out);
@@ -196,9 +202,8 @@ impl Responder {
             }
             Err(error) => Some(error),
         };
-        let stale = stale.filter(|_| {
-            self.cache.serves_stale() && !matches!(failure, Some(ForwardError::Loop))
-        });
+        let stale = stale
+            .filter(|_| self.cache.serves_stale() && !matches!(failure, Some(ForwardError::Loop)));
         match stale {
             Some(answer) => {
                 self.metrics.cache_served_stale.inc();
@@ -245,8 +250,7 @@ impl Responder {
             self.metrics.truncated.inc();
         }
         let reply_rcode = read_u16(out, offset::FLAGS).unwrap_or(0) & flags::RCODE_MASK;
-        self.metrics
-            .response(reply_rcode as u8, received.elapsed());
+        self.metrics.response(reply_rcode as u8, received.elapsed());
     }
 
     fn count_request(&self, proto: Proto, from_ipv6: bool, qtype: Option<u16>) {

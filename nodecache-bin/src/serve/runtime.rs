@@ -7,7 +7,6 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::cli::ServeArgs;
-use crate::serve::{EXIT_FAILURE, admin};
 use crate::serve::config::ServeConfig;
 use crate::serve::forward::Forwarder;
 use crate::serve::health::Health;
@@ -18,7 +17,7 @@ use crate::serve::setup::NodeSetup;
 use crate::serve::signals::{Signals, describe_upstreams, run_until_stopped};
 use crate::serve::tcp::{TcpLimits, serve_tcp};
 use crate::serve::udp::serve_udp;
-
+use crate::serve::{EXIT_FAILURE, admin};
 
 /// Serves with the bound `sockets` until SIGTERM/SIGINT, then stops reading, waits up to
 /// `drain_timeout` for the queries in flight, and returns the exit code. The caller tears
@@ -52,8 +51,7 @@ pub(crate) async fn serve(
     ));
     let (stop, stopped) = watch::channel(false);
     let udp_per_addr = config.workers.max(1);
-    if let Err(error) = spawn_listeners(sockets, &config, &responder, &metrics, &health, &stopped)
-    {
+    if let Err(error) = spawn_listeners(sockets, &config, &responder, &metrics, &health, &stopped) {
         eprintln!("nodecache serve: {error}");
         return EXIT_FAILURE;
     }
@@ -82,7 +80,11 @@ pub(crate) async fn serve(
     let left = if drained {
         String::new()
     } else {
-        format!(", {} still in flight after {:?}", in_flight.count(), config.drain_timeout)
+        format!(
+            ", {} still in flight after {:?}",
+            in_flight.count(),
+            config.drain_timeout
+        )
     };
     eprintln!("nodecache serve: {reason}: stopped ({waiting} queries were in flight{left})");
     0

@@ -127,8 +127,7 @@ async fn serve_connection(
             break;
         }
         let mut out = Vec::new();
-        match responder.answer_now(&msg, Proto::Tcp, client.is_ipv6(), Instant::now(), &mut out)
-        {
+        match responder.answer_now(&msg, Proto::Tcp, client.is_ipv6(), Instant::now(), &mut out) {
             Immediate::Reply => {
                 if replies.send(out).await.is_err() {
                     break;
