@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use testbed::{DNS_ADDR, Daemon, DigAnswer, Node, dig};
+use testbed::{DNS_ADDR, Daemon, DigAnswer, NODECACHE_BIN_ENV, Node, dig};
 
 /// The binary under test.
 pub const NODECACHE: &str = env!("CARGO_BIN_EXE_nodecache");
@@ -26,11 +26,14 @@ pub fn upstream_args() -> Vec<&'static str> {
     Vec::new()
 }
 
-/// `nodecache serve` in the node's pod namespace, upstream NSD, plus `extra` flags.
+/// `nodecache serve` in the node's pod namespace, upstream NSD, plus `extra` flags. The
+/// binary is cargo's test build, or the one named by `NODECACHE_BIN` (to measure a release
+/// build).
 pub fn start_daemon(node: &Node, extra: &[&str]) -> Daemon {
     let mut args = upstream_args();
     args.extend_from_slice(extra);
-    Daemon::start_binary(node.pod(), Path::new(NODECACHE), &args)
+    let binary = std::env::var_os(NODECACHE_BIN_ENV).unwrap_or_else(|| NODECACHE.into());
+    Daemon::start_binary(node.pod(), Path::new(&binary), &args)
         .unwrap_or_else(|e| panic!("starting nodecache serve: {e}"))
 }
 

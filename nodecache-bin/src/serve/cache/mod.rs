@@ -231,11 +231,13 @@ impl AnswerCache {
     }
 
     /// Entries held now.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Drops every entry.
+    #[cfg(test)]
     pub(crate) fn clear(&self) {
         self.entries.clear();
     }

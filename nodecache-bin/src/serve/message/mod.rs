@@ -25,6 +25,7 @@ pub(crate) mod flags {
     /// Query (0) or response (1).
     pub(crate) const QR: u16 = 0x8000;
     /// Authoritative answer.
+    #[cfg(test)]
     pub(crate) const AA: u16 = 0x0400;
     /// Truncated.
     pub(crate) const TC: u16 = 0x0200;

@@ -44,6 +44,7 @@ impl ParsedQuery {
     }
 
     /// True when the client set RD.
+    #[cfg(test)]
     pub(crate) fn recursion_desired(&self) -> bool {
         self.flags & flags::RD != 0
     }
