@@ -165,8 +165,14 @@ impl Responder {
 
     /// Answers a cache miss: the upstream's answer (cached when cacheable), else a stale
     /// answer when there is one (RFC 8767), else SERVFAIL. A query that is one of our own
-    /// upstream queries come back (a forwarding loop) gets SERVFAIL at once.
-    pub(crate) async fn answer_forwarded(&self, pending: Box<PendingQuery>, out: &mut Vec<u8>) {
+    /// upstream queries come back (a forwarding loop) gets SERVFAIL at once. Returns the
+    /// query's in-flight guard: the caller drops it once the reply is sent, so a drain
+    /// waits for the send too.
+    pub(crate) async fn answer_forwarded(
+        &self,
+        pending: Box<PendingQuery>,
+        out: &mut Vec<u8>,
+    ) -> InFlightGuard {
         let PendingQuery {
             query,
             client_msg,
@@ -174,29 +180,44 @@ impl Responder {
             stale,
             received,
             proto,
-            _in_flight,
+            _in_flight: guard,
         } = *pending;
-        let question = question_of(&query);
+        self.reply_from_upstream(&query, &client_msg, key, stale, out)
+            .await;
+        self.finish(&query, proto, received, out);
+        guard
+    }
+
+    /// Writes the reply to a cache miss into `out` (see [`Responder::answer_forwarded`]).
+    async fn reply_from_upstream(
+        &self,
+        query: &ParsedQuery,
+        client_msg: &[u8],
+        key: Option<CacheKey>,
+        stale: Option<Arc<StoredAnswer>>,
+        out: &mut Vec<u8>,
+    ) {
+        let question = question_of(query);
         if self.forwarder.is_own_query(query.id, &question) {
             self.metrics.loops_detected.inc();
-            write_rcode_reply(&client_msg, &query, rcode::SERVFAIL, out);
-            self.finish(&query, proto, received, out);
+            write_rcode_reply(client_msg, query, rcode::SERVFAIL, out);
             return;
         }
         let question_len = query.question_end - HEADER_LEN;
         let failure = match self.forwarder.forward(&question, Priority::Client).await {
             Ok(response) => {
-                match self.cache.store(
+                let stored = self.cache.store(
                     key.as_ref(),
                     &response.message,
                     question_len,
                     Instant::now(),
-                ) {
+                );
+                match stored {
                     Ok(answer) => {
-                        answer.write_reply(&client_msg, &query, TtlView::Fresh { age: 0 }, out);
-                        self.finish(&query, proto, received, out);
+                        answer.write_reply(client_msg, query, TtlView::Fresh { age: 0 }, out);
                         return;
                     }
+                    // An unusable upstream answer counts as a failure: stale or SERVFAIL.
                     Err(_) => None,
                 }
             }
@@ -210,11 +231,10 @@ impl Responder {
                 let view = TtlView::Stale {
                     ttl: self.cache.stale_answer_ttl(),
                 };
-                answer.write_reply(&client_msg, &query, view, out);
+                answer.write_reply(client_msg, query, view, out);
             }
-            None => write_rcode_reply(&client_msg, &query, rcode::SERVFAIL, out),
+            None => write_rcode_reply(client_msg, query, rcode::SERVFAIL, out),
         }
-        self.finish(&query, proto, received, out);
     }
 
     /// Refreshes a popular entry in the background (counted in `cache_prefetches`).

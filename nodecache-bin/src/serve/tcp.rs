@@ -13,6 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::serve::config::ClientTcpConfig;
+use crate::serve::drain::InFlightGuard;
 use crate::serve::metrics::{Metrics, Proto};
 use crate::serve::responder::{Immediate, Responder};
 
@@ -113,7 +114,7 @@ async fn serve_connection(
 ) {
     let _ = stream.set_nodelay(true);
     let (mut reader, writer) = stream.into_split();
-    let (replies, queued) = mpsc::channel::<Vec<u8>>(REPLY_QUEUE);
+    let (replies, queued) = mpsc::channel::<QueuedReply>(REPLY_QUEUE);
     let writer = tokio::spawn(write_replies(writer, queued));
     let pipeline = Arc::new(Semaphore::new(MAX_PIPELINED));
     let mut msg = Vec::new();
@@ -129,7 +130,7 @@ async fn serve_connection(
         let mut out = Vec::new();
         match responder.answer_now(&msg, Proto::Tcp, client.is_ipv6(), Instant::now(), &mut out) {
             Immediate::Reply => {
-                if replies.send(out).await.is_err() {
+                if replies.send((out, None)).await.is_err() {
                     break;
                 }
             }
@@ -141,8 +142,8 @@ async fn serve_connection(
                 let responder = Arc::clone(&responder);
                 let replies = replies.clone();
                 tokio::spawn(async move {
-                    responder.answer_forwarded(pending, &mut out).await;
-                    let _ = replies.send(out).await;
+                    let in_flight = responder.answer_forwarded(pending, &mut out).await;
+                    let _ = replies.send((out, Some(in_flight))).await;
                     drop(permit);
                 });
             }
@@ -166,13 +167,19 @@ async fn read_message(
     Ok(())
 }
 
+/// A reply for the writer, with the in-flight guard of a forwarded query (released once the
+/// reply is flushed, so a drain waits for it).
+type QueuedReply = (Vec<u8>, Option<InFlightGuard>);
+
 /// Writes replies as they come, each with its length prefix, flushing when no more are
 /// queued (several replies ready at once go out in one segment).
-async fn write_replies(writer: OwnedWriteHalf, mut queued: mpsc::Receiver<Vec<u8>>) {
+async fn write_replies(writer: OwnedWriteHalf, mut queued: mpsc::Receiver<QueuedReply>) {
     let mut writer = BufWriter::new(writer);
-    while let Some(reply) = queued.recv().await {
-        let mut next = Some(reply);
-        while let Some(reply) = next {
+    let mut written: Vec<InFlightGuard> = Vec::new();
+    while let Some(first) = queued.recv().await {
+        let mut next = Some(first);
+        while let Some((reply, in_flight)) = next {
+            written.extend(in_flight);
             // `finish` bounds replies to 65535 bytes; anything else is skipped, not sent
             // with a wrong length.
             let Ok(len) = u16::try_from(reply.len()) else {
@@ -189,6 +196,7 @@ async fn write_replies(writer: OwnedWriteHalf, mut queued: mpsc::Receiver<Vec<u8
         if writer.flush().await.is_err() {
             return;
         }
+        written.clear();
     }
     let _ = writer.shutdown().await;
 }

@@ -52,8 +52,9 @@ pub(crate) async fn serve_udp(
                 let responder = Arc::clone(&responder);
                 tokio::spawn(async move {
                     let mut out = Vec::with_capacity(REPLY_CAPACITY);
-                    responder.answer_forwarded(pending, &mut out).await;
+                    let in_flight = responder.answer_forwarded(pending, &mut out).await;
                     let _ = socket.send_to(&out, client).await;
+                    drop(in_flight);
                 });
             }
         }
