@@ -273,6 +273,7 @@ impl Responder {
         self.metrics.response(reply_rcode as u8, received.elapsed());
     }
 
+    /// Counts a query by transport, client family and type (CoreDNS's labels, reduced).
     fn count_request(&self, proto: Proto, from_ipv6: bool, qtype: Option<u16>) {
         let metrics = &self.metrics;
         match proto {

@@ -124,6 +124,7 @@ fn spawn_listeners(
     Ok(())
 }
 
+/// `127.0.0.1:5353, 169.254.20.10:53` for the ready line.
 fn describe_listen(config: &ServeConfig) -> String {
     let mut text = String::new();
     for (i, addr) in config.listen.iter().enumerate() {

@@ -248,6 +248,7 @@ impl Ledger {
         })
     }
 
+    /// Mirrors the byte count into the `cache_bytes` gauge.
     fn publish(&self, bytes: usize) {
         self.metrics
             .cache_bytes
