@@ -21,6 +21,7 @@
 //!   programs of `tests/c/` built with gcc or musl-gcc and run with or without the shim
 //!   preloaded, their output parsed by [`CLookup`] and [`CSummary`]; [`HttpServer`]: a page
 //!   to fetch by name.
+//! - [`Daemon`]: `nodecache serve` in a namespace; [`dig`]: one query with dig, parsed.
 //!
 //! Everything needs root and the tools named in [`REQUIRED_TOOLS`]; tests call
 //! [`require_netns`] first, which fails the test with the missing tool's name, or skips it when
@@ -33,6 +34,8 @@ mod capture;
 mod corpus;
 mod cprog;
 mod creport;
+mod daemon;
+mod dig;
 mod error;
 mod http;
 mod iptables;
@@ -49,6 +52,8 @@ pub use capture::{Capture, CapturedQuery, Transport};
 pub use corpus::{Corpus, CorpusName, Expected};
 pub use cprog::{CProgram, c_sources_dir};
 pub use creport::{CLookup, CSummary};
+pub use daemon::{Daemon, NODECACHE_BIN_ENV, find_nodecache};
+pub use dig::{DigAnswer, DigRecord, dig};
 pub use error::Error;
 pub use http::HttpServer;
 pub use iptables::{Blackhole, IptablesRule, Loss};

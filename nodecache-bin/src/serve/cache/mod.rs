@@ -1,0 +1,244 @@
+//! The daemon's answer cache: upstream answers kept as bytes in resolver-core's sharded LRU
+//! [`Cache`], served by copying and patching (see [`StoredAnswer::write_reply`]).
+//!
+//! - Key: the query type as the tag and the lower-cased wire-form name (without its root
+//!   octet) as the name. Only class IN is ever cached (the daemon refuses other classes), and
+//!   the forwarder never sets DO upstream, so answers carry no DNSSEC records that a DO-less
+//!   client would not want: neither goes into the key.
+//! - TTL: positive answers live for the smallest TTL of their answer records; negative ones
+//!   (NXDOMAIN, NODATA) for min(SOA TTL, SOA MINIMUM) of the authority SOA (RFC 2308 §5), and
+//!   are not cached without one (RFC 2308 §5: "negative responses without SOA records SHOULD
+//!   NOT be cached"). Both go through the config's clamps.
+//! - Not cached: truncated answers, rcodes other than NOERROR and NXDOMAIN (RFC 2308 §7.1
+//!   allows caching SERVFAIL for at most 5 minutes; a node cache that did would hide an
+//!   upstream's recovery), answers over [`MAX_CACHED_ANSWER`] bytes.
+//! - Bounds: `cache.size` entries (the LRU's capacity) and `cache.max_bytes` bytes, a hard
+//!   bound: an answer that does not fit the byte budget is served but not stored.
+
+mod stored;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::{Duration, Instant};
+
+use resolver_core::cache::{Cache, CacheConfig, CacheKey, CacheLookup};
+
+use crate::serve::config::CacheSettings;
+use crate::serve::message::{QueryName, WalkError, rcode, walk_response};
+use crate::serve::metrics::Metrics;
+use stored::Ledger;
+pub(crate) use stored::{StoredAnswer, TtlView};
+
+/// Largest answer stored: bigger ones are rare (a few large TXT or DNSSEC answers), cost a
+/// TCP exchange anyway, and would let a handful of names take a large share of the budget.
+pub(crate) const MAX_CACHED_ANSWER: usize = 4096;
+
+/// TTL of a stale answer (RFC 8767 §4 recommends 30 s), further capped by `cache.stale_ttl`.
+const STALE_ANSWER_TTL: u32 = 30;
+
+/// Shards of the LRU: a few per core is enough to make lock collisions rare.
+const SHARDS: usize = 16;
+
+/// What a lookup found.
+#[derive(Debug)]
+pub(crate) enum CacheHit {
+    /// Nothing usable.
+    Miss,
+    /// A fresh answer.
+    Fresh {
+        /// The answer.
+        answer: Arc<StoredAnswer>,
+        /// Whole seconds since it was stored.
+        age: u32,
+        /// True once per entry: it is popular and nearly expired, refresh it in the
+        /// background (the caller starts the prefetch).
+        prefetch: bool,
+    },
+    /// An answer expired less than `cache.stale_ttl` ago: a miss, but kept to be served if
+    /// the upstream fails (RFC 8767).
+    Stale(Arc<StoredAnswer>),
+}
+
+/// Why an upstream answer could not be turned into a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum StoreError {
+    /// The upstream message does not walk.
+    #[error("unusable upstream response: {0}")]
+    Malformed(#[from] WalkError),
+    /// The upstream answer's question is not the length of the client's (so not its name).
+    #[error("upstream response question does not match")]
+    QuestionMismatch,
+}
+
+/// The answer cache. `Send + Sync`; share it by `Arc`.
+#[derive(Debug)]
+pub(crate) struct AnswerCache {
+    entries: Cache<Arc<StoredAnswer>>,
+    ledger: Arc<Ledger>,
+    prefetch_hits: u32,
+    prefetch_percent: u8,
+    serve_stale: bool,
+    stale_ttl: u32,
+    metrics: Arc<Metrics>,
+}
+
+impl AnswerCache {
+    /// An empty cache with `settings`' limits.
+    pub(crate) fn new(settings: &CacheSettings, metrics: Arc<Metrics>) -> AnswerCache {
+        let config = CacheConfig {
+            capacity: settings.size,
+            shards: SHARDS,
+            min_ttl: settings.min_ttl,
+            max_ttl: settings.max_ttl,
+            max_negative_ttl: settings.max_negative_ttl,
+            stale_window: if settings.serve_stale {
+                settings.stale_ttl
+            } else {
+                Duration::ZERO
+            },
+        };
+        AnswerCache {
+            entries: Cache::new(config),
+            ledger: Arc::new(Ledger {
+                bytes: AtomicUsize::new(0),
+                max_bytes: settings.max_bytes,
+                metrics: Arc::clone(&metrics),
+            }),
+            prefetch_hits: settings.prefetch_hits,
+            prefetch_percent: settings.prefetch_percent,
+            serve_stale: settings.serve_stale,
+            stale_ttl: u32::try_from(settings.stale_ttl.as_secs())
+                .unwrap_or(u32::MAX)
+                .min(STALE_ANSWER_TTL),
+            metrics,
+        }
+    }
+
+    /// The key for a question, built on the stack; `None` for names the key cannot hold
+    /// (not UTF-8, or longer than 253 octets without the root): those are never cached.
+    pub(crate) fn key(name: &QueryName, qtype: u16) -> Option<CacheKey> {
+        // Without the root octet the wire form never ends in a '.' the key would strip, and
+        // ASCII folding leaves its length octets (< 64) alone, so distinct names keep
+        // distinct keys.
+        let wire = name.as_wire();
+        let text = std::str::from_utf8(wire.get(..wire.len().saturating_sub(1))?).ok()?;
+        CacheKey::new(qtype, text)
+    }
+
+    /// Looks `key` up at `now`, counting the hit or miss.
+    pub(crate) fn lookup(&self, key: &CacheKey, now: Instant) -> CacheHit {
+        match self.entries.get(key, now) {
+            CacheLookup::Fresh { value, remaining } => {
+                if value.is_negative() {
+                    self.metrics.cache_hits_denial.inc();
+                } else {
+                    self.metrics.cache_hits_success.inc();
+                }
+                let hits = value.count_hit();
+                let prefetch = self.prefetch_hits > 0
+                    && hits >= self.prefetch_hits
+                    && remaining.as_millis() * 100
+                        < u128::from(value.entry_ttl()) * 1000 * u128::from(self.prefetch_percent)
+                    && value.claim_prefetch();
+                let age = value.age(now);
+                CacheHit::Fresh {
+                    answer: value,
+                    age,
+                    prefetch,
+                }
+            }
+            CacheLookup::Stale { value } => {
+                self.metrics.cache_misses.inc();
+                CacheHit::Stale(value)
+            }
+            CacheLookup::Miss => {
+                self.metrics.cache_misses.inc();
+                CacheHit::Miss
+            }
+        }
+    }
+
+    /// Turns an upstream answer into a [`StoredAnswer`] and caches it under `key` when it is
+    /// cacheable and fits the byte budget. The answer is returned either way, to reply with.
+    /// `question_len` is the length of the client's question (name, type, class).
+    pub(crate) fn store(
+        &self,
+        key: Option<&CacheKey>,
+        message: &[u8],
+        question_len: usize,
+        now: Instant,
+    ) -> Result<Arc<StoredAnswer>, StoreError> {
+        let layout = walk_response(message)?;
+        if layout
+            .question_end
+            .checked_sub(crate::serve::message::HEADER_LEN)
+            != Some(question_len)
+        {
+            return Err(StoreError::QuestionMismatch);
+        }
+        let negative = u16::from(layout.rcode) == rcode::NXDOMAIN
+            || (u16::from(layout.rcode) == rcode::NOERROR && layout.min_answer_ttl.is_none());
+        let ttl = match (u16::from(layout.rcode), negative) {
+            _ if layout.truncated || layout.end > MAX_CACHED_ANSWER => None,
+            (rcode::NOERROR, false) => layout.min_answer_ttl,
+            // A CNAME chain ending in NXDOMAIN: the chain's TTLs bound it too.
+            (rcode::NOERROR | rcode::NXDOMAIN, true) => layout
+                .negative_ttl
+                .map(|soa| layout.min_answer_ttl.map_or(soa, |chain| chain.min(soa))),
+            _ => None,
+        };
+        let lifetime = ttl.map_or(Duration::ZERO, |secs| {
+            self.entries
+                .config()
+                .clamp_ttl(Duration::from_secs(u64::from(secs)), negative)
+        });
+        let entry_ttl = u32::try_from(lifetime.as_secs()).unwrap_or(u32::MAX);
+        let mut answer = StoredAnswer::new(message, &layout, entry_ttl, negative, now);
+        let Some(key) = key.filter(|_| entry_ttl > 0 && self.entries.config().capacity > 0) else {
+            return Ok(Arc::new(answer));
+        };
+        if let Some(charge) = self
+            .ledger
+            .charge(answer.footprint(), negative, now + lifetime)
+        {
+            answer.set_charge(charge);
+            let answer = Arc::new(answer);
+            if let CacheLookup::Fresh { value, .. } | CacheLookup::Stale { value } =
+                self.entries.get(key, now)
+            {
+                value.mark_superseded();
+            }
+            stored::while_inserting(now, || {
+                self.entries
+                    .insert(key, Arc::clone(&answer), lifetime, negative, now);
+            });
+            return Ok(answer);
+        }
+        Ok(Arc::new(answer))
+    }
+
+    /// Whether expired answers are served when upstreams fail.
+    pub(crate) fn serves_stale(&self) -> bool {
+        self.serve_stale
+    }
+
+    /// The TTL written into stale answers: 30 s (RFC 8767 §4), capped by `cache.stale_ttl`.
+    pub(crate) fn stale_answer_ttl(&self) -> u32 {
+        self.stale_ttl
+    }
+
+    /// Entries held now.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Drops every entry.
+    #[cfg(test)]
+    pub(crate) fn clear(&self) {
+        self.entries.clear();
+    }
+}

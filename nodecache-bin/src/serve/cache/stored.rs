@@ -1,0 +1,290 @@
+//! One cached answer: the upstream's message without its OPT record, where its TTLs are, and
+//! when it was stored; and the reply built from it by copying and patching.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use crate::serve::message::reply::{append_opt, reply_flags};
+use crate::serve::message::{
+    HEADER_LEN, ParsedQuery, ResponseLayout, flags, offset, read_u16, read_u32, write_u16,
+    write_u32,
+};
+use crate::serve::metrics::Metrics;
+
+/// An answer ready to be served: from the cache, or built once for a miss.
+#[derive(Debug)]
+pub(crate) struct StoredAnswer {
+    /// The upstream message, OPT record and anything after it removed, ARCOUNT fixed.
+    message: Box<[u8]>,
+    /// Offset just past the question.
+    question_end: usize,
+    /// Offsets of every TTL field in `message`.
+    ttl_offsets: Box<[u16]>,
+    /// Seconds the entry lives (after the config's clamps); served TTLs never exceed it.
+    entry_ttl: u32,
+    /// When the upstream answered.
+    stored_at: Instant,
+    /// NXDOMAIN or NODATA.
+    negative: bool,
+    /// The upstream set AD.
+    authentic_data: bool,
+    /// The upstream set TC (such answers are never cached, but the reply must say so).
+    truncated: bool,
+    /// Fresh hits so far (drives prefetch).
+    hits: AtomicU32,
+    /// A prefetch of this entry has been started (only one per entry).
+    prefetch_started: AtomicBool,
+    /// Present when the entry is held by the cache: its share of the byte budget.
+    charge: Option<Charge>,
+}
+
+/// How the TTLs of a reply are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TtlView {
+    /// Each TTL is min(record TTL, entry TTL) minus the age in seconds, never below 0.
+    Fresh {
+        /// Whole seconds since the upstream answered.
+        age: u32,
+    },
+    /// Every TTL is this value (RFC 8767 §4: stale answers carry a short TTL).
+    Stale {
+        /// The TTL to write.
+        ttl: u32,
+    },
+}
+
+impl StoredAnswer {
+    /// Builds the stored form of `message`, walked as `layout`: the OPT record and every
+    /// record after it are cut off (an upstream's OPT belongs to its exchange with us, and
+    /// cutting at it keeps every compression pointer valid, since pointers only point back),
+    /// and ARCOUNT is set to the records kept.
+    pub(crate) fn new(
+        message: &[u8],
+        layout: &ResponseLayout,
+        entry_ttl: u32,
+        negative: bool,
+        now: Instant,
+    ) -> StoredAnswer {
+        let (end, arcount) = match (&layout.opt, layout.opt_index) {
+            (Some(opt), Some(index)) => (opt.start, Some(index)),
+            _ => (layout.end, None),
+        };
+        let mut stored: Box<[u8]> = message.get(..end).unwrap_or_default().into();
+        if let Some(arcount) = arcount {
+            write_u16(&mut stored, offset::ARCOUNT, arcount);
+        }
+        let ttl_offsets = layout
+            .ttl_offsets
+            .iter()
+            .copied()
+            .filter(|&at| usize::from(at) + 4 <= end)
+            .collect();
+        let upstream_flags = read_u16(message, offset::FLAGS).unwrap_or(0);
+        StoredAnswer {
+            message: stored,
+            question_end: layout.question_end,
+            ttl_offsets,
+            entry_ttl,
+            stored_at: now,
+            negative,
+            authentic_data: upstream_flags & flags::AD != 0,
+            truncated: layout.truncated,
+            hits: AtomicU32::new(0),
+            prefetch_started: AtomicBool::new(false),
+            charge: None,
+        }
+    }
+
+    /// Bytes this entry is charged against the cache's budget: the message, the TTL table,
+    /// the struct, and an allowance for the key and the cache's map and list nodes.
+    pub(crate) fn footprint(&self) -> usize {
+        /// Key (up to 256 bytes, typically ~40), LRU node links and map slot, `Arc` counts.
+        const ENTRY_OVERHEAD: usize = 128;
+        self.message.len() + self.ttl_offsets.len() * 2 + size_of::<Self>() + ENTRY_OVERHEAD
+    }
+
+    /// Attaches the budget charge taken for this entry (released when it is dropped).
+    pub(super) fn set_charge(&mut self, charge: Charge) {
+        self.charge = Some(charge);
+    }
+
+    /// The entry's lifetime in seconds.
+    pub(crate) fn entry_ttl(&self) -> u32 {
+        self.entry_ttl
+    }
+
+    /// NXDOMAIN or NODATA.
+    pub(crate) fn is_negative(&self) -> bool {
+        self.negative
+    }
+
+    /// Whole seconds since the upstream answered, at `now`.
+    pub(crate) fn age(&self, now: Instant) -> u32 {
+        u32::try_from(now.saturating_duration_since(self.stored_at).as_secs()).unwrap_or(u32::MAX)
+    }
+
+    /// Counts a fresh hit; returns the hits so far, this one included.
+    pub(super) fn count_hit(&self) -> u32 {
+        self.hits.fetch_add(1, Ordering::Relaxed).saturating_add(1)
+    }
+
+    /// True for the first caller only: that caller starts the prefetch.
+    pub(super) fn claim_prefetch(&self) -> bool {
+        !self.prefetch_started.swap(true, Ordering::Relaxed)
+    }
+
+    /// Marks a cached entry as replaced by a newer answer (so dropping it is no eviction).
+    pub(super) fn mark_superseded(&self) {
+        if let Some(charge) = &self.charge {
+            charge.superseded.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes the reply to `query` (received as `client_msg`) into `out`: a copy of the
+    /// stored message with the client's ID, reply flags (RD and CD from the client, AD only
+    /// when the client asked for it with AD or DO, RFC 6840 §5.7–5.8), the client's question
+    /// bytes over ours (same name but for case, so the same length: 0x20 clients compare
+    /// case), TTLs per `view`, and our OPT record when the client sent EDNS.
+    pub(crate) fn write_reply(
+        &self,
+        client_msg: &[u8],
+        query: &ParsedQuery,
+        view: TtlView,
+        out: &mut Vec<u8>,
+    ) {
+        out.clear();
+        out.extend_from_slice(&self.message);
+        write_u16(out, offset::ID, query.id);
+        let wants_ad = query.flags & flags::AD != 0 || query.edns.is_some_and(|e| e.dnssec_ok);
+        let upstream_rcode =
+            read_u16(&self.message, offset::FLAGS).unwrap_or(0) & flags::RCODE_MASK;
+        let mut reply = reply_flags(query.flags, self.authentic_data && wants_ad, upstream_rcode);
+        if self.truncated {
+            reply |= flags::TC;
+        }
+        write_u16(out, offset::FLAGS, reply);
+        if let (Some(ours), Some(theirs)) = (
+            out.get_mut(HEADER_LEN..self.question_end),
+            client_msg.get(HEADER_LEN..query.question_end),
+        ) {
+            if ours.len() == theirs.len() {
+                ours.copy_from_slice(theirs);
+            }
+        }
+        for &at in self.ttl_offsets.iter() {
+            let at = usize::from(at);
+            let ttl = match view {
+                TtlView::Fresh { age } => read_u32(out, at)
+                    .unwrap_or(0)
+                    .min(self.entry_ttl)
+                    .saturating_sub(age),
+                TtlView::Stale { ttl } => ttl,
+            };
+            write_u32(out, at, ttl);
+        }
+        if let Some(edns) = query.edns {
+            append_opt(out, edns.dnssec_ok, 0);
+        }
+    }
+}
+
+thread_local! {
+    /// Set while this thread inserts into the cache (the only time the LRU evicts), to the
+    /// time of the insert; see [`while_inserting`].
+    static INSERTING_AT: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Runs `insert` (a cache insert at `now`) so that entries it pushes out count as evictions.
+/// An evicted entry a reply still holds is dropped later and is not counted: a small
+/// undercount, in exchange for not touching shared state on every hit.
+pub(super) fn while_inserting(now: Instant, insert: impl FnOnce()) {
+    INSERTING_AT.with(|at| at.set(Some(now)));
+    insert();
+    INSERTING_AT.with(|at| at.set(None));
+}
+
+/// The cache's byte budget and the metrics it keeps right.
+#[derive(Debug)]
+pub(super) struct Ledger {
+    /// Bytes charged now.
+    pub(super) bytes: AtomicUsize,
+    /// Hard bound on `bytes`.
+    pub(super) max_bytes: usize,
+    /// Where `cache_bytes`, `cache_entries_*` and `cache_evictions` go.
+    pub(super) metrics: Arc<Metrics>,
+}
+
+impl Ledger {
+    /// Takes `bytes` from the budget for an entry expiring at `expires`; `None` when that
+    /// would exceed the bound (the entry is then not cached).
+    pub(super) fn charge(
+        self: &Arc<Self>,
+        bytes: usize,
+        negative: bool,
+        expires: Instant,
+    ) -> Option<Charge> {
+        let previous = self
+            .bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                held.checked_add(bytes)
+                    .filter(|&total| total <= self.max_bytes)
+            })
+            .ok()?;
+        self.publish(previous + bytes);
+        let entries = if negative {
+            &self.metrics.cache_entries_denial
+        } else {
+            &self.metrics.cache_entries_success
+        };
+        entries.inc();
+        Some(Charge {
+            bytes,
+            negative,
+            expires,
+            superseded: AtomicBool::new(false),
+            ledger: Arc::clone(self),
+        })
+    }
+
+    /// Mirrors the byte count into the `cache_bytes` gauge.
+    fn publish(&self, bytes: usize) {
+        self.metrics
+            .cache_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+}
+
+/// One cached entry's share of the budget; dropping it (the entry left the cache and no
+/// reply holds it any more) gives the bytes back and keeps the entry gauges and the eviction
+/// count right.
+#[derive(Debug)]
+pub(super) struct Charge {
+    bytes: usize,
+    negative: bool,
+    expires: Instant,
+    superseded: AtomicBool,
+    ledger: Arc<Ledger>,
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        let previous = self.ledger.bytes.fetch_sub(self.bytes, Ordering::Relaxed);
+        self.ledger.publish(previous.saturating_sub(self.bytes));
+        let metrics = &self.ledger.metrics;
+        if self.negative {
+            metrics.cache_entries_denial.dec();
+        } else {
+            metrics.cache_entries_success.dec();
+        }
+        // Dropped by an insert, before its expiry, and not replaced by a newer answer for
+        // its key: the LRU pushed it out to make room.
+        let inserting_at = INSERTING_AT.with(Cell::get);
+        if inserting_at.is_some_and(|now| now < self.expires)
+            && !self.superseded.load(Ordering::Relaxed)
+        {
+            metrics.cache_evictions.inc();
+        }
+    }
+}

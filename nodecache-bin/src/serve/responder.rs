@@ -1,0 +1,301 @@
+//! Answering one client query, the same for UDP and TCP: parse, policy checks, cache hit
+//! inline ([`Responder::answer_now`]), or forward and reply later
+//! ([`Responder::answer_forwarded`]), with serve-stale and prefetch.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use resolver_core::cache::CacheKey;
+
+use crate::serve::cache::{AnswerCache, CacheHit, StoredAnswer, TtlView};
+use crate::serve::config::ServeConfig;
+use crate::serve::drain::{InFlight, InFlightGuard};
+use crate::serve::forward::{ForwardError, Forwarder, Priority, Question};
+use crate::serve::message::reply::{truncate_for_udp, write_header_reply, write_rcode_reply};
+use crate::serve::message::{
+    CLASS_IN, HEADER_LEN, ParsedQuery, flags, offset, parse_query, rcode, read_u16, rtype,
+};
+use crate::serve::metrics::{Metrics, Proto};
+
+/// Largest DNS message over TCP (RFC 1035 §4.2.2: a two-octet length prefix).
+pub(crate) const MAX_TCP_MESSAGE: usize = 65535;
+
+/// Query types a cache does not serve: IXFR, AXFR (zone transfers go to the primary, not
+/// through a node cache), MAILB, MAILA (obsolete, RFC 883 leftovers).
+const UNSERVED_QTYPES: std::ops::RangeInclusive<u16> = 251..=254;
+
+/// What [`Responder::answer_now`] decided.
+#[derive(Debug)]
+pub(crate) enum Immediate {
+    /// The reply is in the output buffer: send it.
+    Reply,
+    /// Send nothing (not a query, or no header to answer).
+    Drop,
+    /// The answer needs the upstream: hand this to [`Responder::answer_forwarded`].
+    Forward(Box<PendingQuery>),
+}
+
+/// A query waiting for the upstream.
+#[derive(Debug)]
+pub(crate) struct PendingQuery {
+    query: ParsedQuery,
+    /// The client's message up to the end of its question (all a reply needs of it).
+    client_msg: Box<[u8]>,
+    key: Option<CacheKey>,
+    /// An expired entry to serve if the upstream fails (RFC 8767).
+    stale: Option<Arc<StoredAnswer>>,
+    received: Instant,
+    proto: Proto,
+    /// Keeps the query counted until its reply is written.
+    _in_flight: InFlightGuard,
+}
+
+/// Everything a serving task needs to answer queries. Share it by `Arc`.
+#[derive(Debug)]
+pub(crate) struct Responder {
+    cache: AnswerCache,
+    forwarder: Arc<Forwarder>,
+    metrics: Arc<Metrics>,
+    in_flight: Arc<InFlight>,
+}
+
+impl Responder {
+    /// A responder with an empty cache sized by `config`.
+    pub(crate) fn new(
+        config: &ServeConfig,
+        forwarder: Arc<Forwarder>,
+        metrics: Arc<Metrics>,
+    ) -> Responder {
+        Responder {
+            cache: AnswerCache::new(&config.cache, Arc::clone(&metrics)),
+            forwarder,
+            metrics,
+            in_flight: Arc::new(InFlight::default()),
+        }
+    }
+
+    /// The in-flight counter SIGTERM waits on.
+    pub(crate) fn in_flight(&self) -> &Arc<InFlight> {
+        &self.in_flight
+    }
+
+    /// Answers `msg` from what is at hand: errors and policy refusals, cache hits (with a
+    /// prefetch started when due). A miss comes back as [`Immediate::Forward`]. Writes the
+    /// reply into `out` (cleared first); on the hit path nothing else is allocated.
+    pub(crate) fn answer_now(
+        self: &Arc<Self>,
+        msg: &[u8],
+        proto: Proto,
+        from_ipv6: bool,
+        received: Instant,
+        out: &mut Vec<u8>,
+    ) -> Immediate {
+        let query = match parse_query(msg) {
+            Ok(query) => query,
+            Err(error) => {
+                if error.reply_rcode() != Some(rcode::NOTIMP) {
+                    self.metrics.malformed_dropped.inc();
+                }
+                let Some(reply_rcode) = error.reply_rcode() else {
+                    return Immediate::Drop;
+                };
+                if !write_header_reply(msg, reply_rcode, out) {
+                    return Immediate::Drop;
+                }
+                self.count_request(proto, from_ipv6, None);
+                self.metrics.response(reply_rcode as u8, received.elapsed());
+                return Immediate::Reply;
+            }
+        };
+        self.count_request(proto, from_ipv6, Some(query.qtype));
+        let refusal = match query {
+            // RFC 6891 §6.1.3: an unknown version gets BADVERS with our version (0).
+            ParsedQuery {
+                edns: Some(edns), ..
+            } if edns.version != 0 => Some(rcode::BADVERS),
+            // Only class IN is served: CHAOS (version.bind …) and HESIOD questions would be
+            // about the upstream, not this daemon, and class IN is all resolvers send.
+            ParsedQuery { qclass, .. } if qclass != CLASS_IN => Some(rcode::REFUSED),
+            ParsedQuery { qtype, .. } if UNSERVED_QTYPES.contains(&qtype) => Some(rcode::NOTIMP),
+            // RFC 6891 §6.1.1: OPT is a pseudo-record, never a question.
+            ParsedQuery {
+                qtype: rtype::OPT, ..
+            } => Some(rcode::FORMERR),
+            _ => None,
+        };
+        if let Some(refusal) = refusal {
+            write_rcode_reply(msg, &query, refusal, out);
+            self.finish(&query, proto, received, out);
+            return Immediate::Reply;
+        }
+        let key = AnswerCache::key(&query.name, query.qtype);
+        let lookup = match &key {
+            Some(key) => self.cache.lookup(key, received),
+            None => {
+                self.metrics.cache_misses.inc();
+                CacheHit::Miss
+            }
+        };
+        let stale = match lookup {
+            CacheHit::Fresh {
+                answer,
+                age,
+                prefetch,
+            } => {
+                answer.write_reply(msg, &query, TtlView::Fresh { age }, out);
+                if let (true, Some(key)) = (prefetch, key) {
+                    self.spawn_prefetch(&query, key);
+                }
+                self.finish(&query, proto, received, out);
+                return Immediate::Reply;
+            }
+            CacheHit::Stale(answer) => Some(answer),
+            CacheHit::Miss => None,
+        };
+        Immediate::Forward(Box::new(PendingQuery {
+            query,
+            client_msg: msg.get(..query.question_end).unwrap_or_default().into(),
+            key,
+            stale,
+            received,
+            proto,
+            _in_flight: self.in_flight.enter(),
+        }))
+    }
+
+    /// Answers a cache miss: the upstream's answer (cached when cacheable), else a stale
+    /// answer when there is one (RFC 8767), else SERVFAIL. A query that is one of our own
+    /// upstream queries come back (a forwarding loop) gets SERVFAIL at once. Returns the
+    /// query's in-flight guard: the caller drops it once the reply is sent, so a drain
+    /// waits for the send too.
+    pub(crate) async fn answer_forwarded(
+        &self,
+        pending: Box<PendingQuery>,
+        out: &mut Vec<u8>,
+    ) -> InFlightGuard {
+        let PendingQuery {
+            query,
+            client_msg,
+            key,
+            stale,
+            received,
+            proto,
+            _in_flight: guard,
+        } = *pending;
+        self.reply_from_upstream(&query, &client_msg, key, stale, out)
+            .await;
+        self.finish(&query, proto, received, out);
+        guard
+    }
+
+    /// Writes the reply to a cache miss into `out` (see [`Responder::answer_forwarded`]).
+    async fn reply_from_upstream(
+        &self,
+        query: &ParsedQuery,
+        client_msg: &[u8],
+        key: Option<CacheKey>,
+        stale: Option<Arc<StoredAnswer>>,
+        out: &mut Vec<u8>,
+    ) {
+        let question = question_of(query);
+        if self.forwarder.is_own_query(query.id, &question) {
+            self.metrics.loops_detected.inc();
+            write_rcode_reply(client_msg, query, rcode::SERVFAIL, out);
+            return;
+        }
+        let question_len = query.question_end - HEADER_LEN;
+        let failure = match self.forwarder.forward(&question, Priority::Client).await {
+            Ok(response) => {
+                let stored = self.cache.store(
+                    key.as_ref(),
+                    &response.message,
+                    question_len,
+                    Instant::now(),
+                );
+                match stored {
+                    Ok(answer) => {
+                        answer.write_reply(client_msg, query, TtlView::Fresh { age: 0 }, out);
+                        return;
+                    }
+                    // An unusable upstream answer counts as a failure: stale or SERVFAIL.
+                    Err(_) => None,
+                }
+            }
+            Err(error) => Some(error),
+        };
+        let stale = stale
+            .filter(|_| self.cache.serves_stale() && !matches!(failure, Some(ForwardError::Loop)));
+        match stale {
+            Some(answer) => {
+                self.metrics.cache_served_stale.inc();
+                let view = TtlView::Stale {
+                    ttl: self.cache.stale_answer_ttl(),
+                };
+                answer.write_reply(client_msg, query, view, out);
+            }
+            None => write_rcode_reply(client_msg, query, rcode::SERVFAIL, out),
+        }
+    }
+
+    /// Refreshes a popular entry in the background (counted in `cache_prefetches`).
+    fn spawn_prefetch(self: &Arc<Self>, query: &ParsedQuery, key: CacheKey) {
+        self.metrics.cache_prefetches.inc();
+        let question = question_of(query);
+        let question_len = query.question_end - HEADER_LEN;
+        let responder = Arc::clone(self);
+        tokio::spawn(async move {
+            if let Ok(response) = responder
+                .forwarder
+                .forward(&question, Priority::Prefetch)
+                .await
+            {
+                let _ = responder.cache.store(
+                    Some(&key),
+                    &response.message,
+                    question_len,
+                    Instant::now(),
+                );
+            }
+        });
+    }
+
+    /// Truncates a UDP reply that is too large for the client (a TCP one that is too large
+    /// for the length prefix), and counts the response.
+    fn finish(&self, query: &ParsedQuery, proto: Proto, received: Instant, out: &mut Vec<u8>) {
+        let limit = match proto {
+            Proto::Udp => query.udp_limit(),
+            Proto::Tcp => MAX_TCP_MESSAGE,
+        };
+        if truncate_for_udp(out, query.question_end, limit, query.edns) {
+            self.metrics.truncated.inc();
+        }
+        let reply_rcode = read_u16(out, offset::FLAGS).unwrap_or(0) & flags::RCODE_MASK;
+        self.metrics.response(reply_rcode as u8, received.elapsed());
+    }
+
+    /// Counts a query by transport, client family and type (CoreDNS's labels, reduced).
+    fn count_request(&self, proto: Proto, from_ipv6: bool, qtype: Option<u16>) {
+        let metrics = &self.metrics;
+        match proto {
+            Proto::Udp => metrics.requests_udp.inc(),
+            Proto::Tcp => metrics.requests_tcp.inc(),
+        }
+        if from_ipv6 {
+            metrics.requests_ipv6.inc();
+        }
+        match qtype {
+            Some(1) => metrics.requests_a.inc(),
+            Some(28) => metrics.requests_aaaa.inc(),
+            _ => metrics.requests_other_type.inc(),
+        }
+    }
+}
+
+/// The forwarder's form of the query's question (allocates: only on the miss path).
+fn question_of(query: &ParsedQuery) -> Question {
+    Question {
+        name: query.name.as_wire().into(),
+        qtype: query.qtype,
+        qclass: query.qclass,
+    }
+}

@@ -1,0 +1,71 @@
+//! Helpers shared by the `serve_*` integration tests: starting `nodecache serve` in a test
+//! node's pod namespace and asking it (or NSD) with dig.
+#![allow(dead_code, unreachable_pub)] // Each test binary uses a different subset.
+
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use testbed::{DNS_ADDR, Daemon, DigAnswer, NODECACHE_BIN_ENV, Node, dig};
+
+/// The binary under test.
+pub const NODECACHE: &str = env!("CARGO_BIN_EXE_nodecache");
+
+/// Where the daemon listens with no flag (SPEC §3), inside the pod namespace.
+pub const DAEMON_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 5353);
+
+/// NSD, the upstream.
+pub const NSD_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(DNS_ADDR), 53);
+
+/// The flags that point the daemon at NSD. None yet: the configuration reads the `.` zone's
+/// upstreams from the pod namespace's /etc/resolv.conf, which names NSD. When `--upstream`
+/// is on main this becomes `["--upstream", ".=198.18.0.53"]`.
+pub fn upstream_args() -> Vec<&'static str> {
+    Vec::new()
+}
+
+/// `nodecache serve` in the node's pod namespace, upstream NSD, plus `extra` flags. The
+/// binary is cargo's test build, or the one named by `NODECACHE_BIN` (to measure a release
+/// build).
+pub fn start_daemon(node: &Node, extra: &[&str]) -> Daemon {
+    let mut args = upstream_args();
+    args.extend_from_slice(extra);
+    let binary = std::env::var_os(NODECACHE_BIN_ENV).unwrap_or_else(|| NODECACHE.into());
+    Daemon::start_binary(node.pod(), Path::new(&binary), &args)
+        .unwrap_or_else(|e| panic!("starting nodecache serve: {e}"))
+}
+
+/// dig at the daemon from the pod namespace.
+pub fn ask(node: &Node, args: &[&str]) -> DigAnswer {
+    dig(node.pod(), DAEMON_ADDR, args).unwrap_or_else(|e| panic!("dig {args:?}: {e}"))
+}
+
+/// dig at NSD directly from the pod namespace.
+pub fn ask_nsd(node: &Node, args: &[&str]) -> DigAnswer {
+    dig(node.pod(), NSD_ADDR, args).unwrap_or_else(|e| panic!("dig {args:?}: {e}"))
+}
+
+/// The (type, rdata) pairs of an answer section, as a set (order and TTLs aside).
+pub fn records(answer: &DigAnswer) -> BTreeSet<(String, String)> {
+    answer
+        .answers
+        .iter()
+        .map(|r| (r.rtype.clone(), r.rdata.to_ascii_lowercase()))
+        .collect()
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes; true when it held.
+pub fn poll(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
