@@ -41,6 +41,7 @@ declare -A package_of=(
     [valgrind]=valgrind
     [readelf]=binutils
     [nm]=binutils
+    [dnsperf]=dnsperf
 )
 missing=()
 for program in "${!package_of[@]}"; do
@@ -78,7 +79,7 @@ else
     [[ " ${missing[*]} " == *" nsd "* ]] && installing_nsd=1
     apt-get update
     apt-get install -y --no-install-recommends nsd tcpdump dnsutils iproute2 iptables \
-        python3 python3-yaml musl-tools gcc libc-bin procps curl valgrind binutils
+        python3 python3-yaml musl-tools gcc libc-bin procps curl valgrind binutils dnsperf
     if [[ -n $created_policy ]]; then
         rm -f "$policy"
         created_policy=

@@ -18,13 +18,14 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => {
             // --help and --version are not errors.
-            let code = if error.use_stderr() {
-                cli::EXIT_USAGE
-            } else {
-                0
-            };
-            let _ = error.print();
-            return ExitCode::from(code);
+            if !error.use_stderr() {
+                let _ = error.print();
+                return ExitCode::SUCCESS;
+            }
+            // SPEC §3: a bad flag is one line naming the problem (clap's usage block and
+            // "For more information" lines would make it several).
+            eprintln!("nodecache: {}", one_line(&error.render().to_string()));
+            return ExitCode::from(cli::EXIT_USAGE);
         }
     };
     let code = match cli.command {
@@ -33,4 +34,16 @@ fn main() -> ExitCode {
         cli::Command::Serve(args) => serve::run(&args),
     };
     ExitCode::from(code)
+}
+
+/// Clap's message on one line: its error and tip lines joined, the usage block dropped.
+fn one_line(rendered: &str) -> String {
+    rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:"))
+        .filter(|line| !line.is_empty())
+        .map(|line| line.strip_prefix("error: ").unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

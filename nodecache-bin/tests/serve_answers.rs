@@ -5,7 +5,25 @@ mod serve_common;
 
 use testbed::{Corpus, Node, require_netns};
 
-use serve_common::{ask, ask_nsd, records, start_daemon};
+use serve_common::{NODECACHE, ask, ask_nsd, records, start_daemon};
+
+/// SPEC §3: "A laptop runs it with no flag at all": 127.0.0.1:5353, upstream = the
+/// nameservers of /etc/resolv.conf (in the pod namespace: NSD).
+#[test]
+fn no_flag_serves_on_loopback_5353_from_resolv_conf() {
+    if !require_netns("no_flag_serves_on_loopback_5353_from_resolv_conf") {
+        return;
+    }
+    let node = Node::new().expect("node");
+    let daemon = testbed::Daemon::start_binary(node.pod(), std::path::Path::new(NODECACHE), &[])
+        .unwrap_or_else(|e| panic!("starting nodecache serve with no flag: {e}"));
+    for transport in ["+notcp", "+tcp"] {
+        let got = ask(&node, &["www.example.com", "A", transport]);
+        let expected = ask_nsd(&node, &["www.example.com", "A"]);
+        assert_eq!(got.status, "NOERROR", "{}\n{}", got.output, daemon.stderr());
+        assert_eq!(records(&got), records(&expected), "{transport}");
+    }
+}
 
 #[test]
 fn answers_the_corpus_over_udp_and_tcp_like_nsd() {
@@ -96,8 +114,6 @@ fn echoes_edns_id_and_question_case() {
 }
 
 #[test]
-#[ignore = "needs the forwarder's TC -> TCP fallback (forward/ work): the skeleton forwarder \
-            asks NSD over UDP without EDNS and hands back its truncated, record-less answer"]
 fn big_answer_truncates_over_udp_and_arrives_over_tcp_or_with_edns() {
     if !require_netns("big_answer_truncates_over_udp_and_arrives_over_tcp_or_with_edns") {
         return;

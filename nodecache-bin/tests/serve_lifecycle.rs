@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use testbed::{DEAD_DNS_ADDR, Node, kubernetes_resolv_conf, require_netns};
 
-use serve_common::{ask, poll, start_daemon};
+use serve_common::{ask, poll, start_daemon, start_daemon_with};
 
 /// SPEC §3 / issue 4: SIGTERM exits promptly.
 const EXIT_BOUND: Duration = Duration::from_secs(5);
@@ -43,7 +43,8 @@ fn sigterm_with_queries_in_flight_answers_them_and_exits_zero() {
         .resolv_conf(kubernetes_resolv_conf(&[DEAD_DNS_ADDR]))
         .build()
         .expect("node");
-    let daemon = start_daemon(&node, &[]);
+    let dead = format!(".={DEAD_DNS_ADDR}");
+    let daemon = start_daemon_with(&node, &["--upstream", &dead]);
     let blackhole = &node.blackholes()[0];
     let (statuses, exit) = thread::scope(|scope| {
         let clients: Vec<_> = (0..5)

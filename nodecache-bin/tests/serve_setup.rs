@@ -90,7 +90,6 @@ fn sigterm_and_wait(child: &mut Child) -> std::process::ExitStatus {
 }
 
 #[test]
-#[ignore = "needs serve::run and the SPEC §3 flags (issue 4 serving/config work)"]
 fn no_dummy_support_is_one_clear_line_and_leaves_nothing() {
     if !require_netns("no_dummy_support_is_one_clear_line_and_leaves_nothing") {
         return;
@@ -122,7 +121,6 @@ fn no_dummy_support_is_one_clear_line_and_leaves_nothing() {
 }
 
 #[test]
-#[ignore = "needs serve::run and the SPEC §3 flags (issue 4 serving/config work)"]
 fn rules_live_as_long_as_the_last_instance_and_come_back_when_deleted() {
     if !require_netns("rules_live_as_long_as_the_last_instance_and_come_back_when_deleted") {
         return;

@@ -52,8 +52,6 @@ fn repeated_questions_reach_the_upstream_once() {
 }
 
 #[test]
-#[ignore = "needs coalescing in the forwarder (forward/ work): with the skeleton forwarder \
-            50 concurrent clients sent 9 upstream queries"]
 fn concurrent_identical_questions_reach_the_upstream_at_most_twice() {
     if !require_netns("concurrent_identical_questions_reach_the_upstream_at_most_twice") {
         return;

@@ -81,6 +81,7 @@ impl Histogram {
             .add(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
     }
     /// Observations so far.
+    #[cfg(test)]
     pub(crate) fn count(&self) -> u64 {
         self.buckets.iter().map(Counter::get).sum()
     }

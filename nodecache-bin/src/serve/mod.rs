@@ -4,10 +4,6 @@
 //! → bind every socket (a failure is one line and exit 1) → forwarder and serving tasks →
 //! iptables rules → ready. On SIGTERM/SIGINT: not ready, stop reading, drain, tear down.
 
-// The forwarder, admin and setup parts are skeletons other helpers are filling in: until
-// they land, some of their items (and the metrics only the admin renders) are unused.
-#![allow(dead_code)]
-
 mod admin;
 mod cache;
 mod config;
@@ -45,11 +41,19 @@ pub(crate) fn run(args: &ServeArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
+    if config::ServeConfig::check_requested(args) {
+        print!("{}", config.describe());
+        return 0;
+    }
     let mut setup = match setup::NodeSetup::prepare(&config) {
         Ok(setup) => setup,
         Err(error) => {
             eprintln!("nodecache serve: node setup: {error}");
-            return EXIT_FAILURE;
+            return if error.is_usage() {
+                EXIT_USAGE
+            } else {
+                EXIT_FAILURE
+            };
         }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -10,7 +10,7 @@ use resolver_core::cache::CacheKey;
 use crate::serve::cache::{AnswerCache, CacheHit, StoredAnswer, TtlView};
 use crate::serve::config::ServeConfig;
 use crate::serve::drain::{InFlight, InFlightGuard};
-use crate::serve::forward::{ForwardError, Forwarder, Priority, Question};
+use crate::serve::forward::{Forwarder, Priority, Question};
 use crate::serve::message::reply::{truncate_for_udp, write_header_reply, write_rcode_reply};
 use crate::serve::message::{
     CLASS_IN, HEADER_LEN, ParsedQuery, flags, offset, parse_query, rcode, read_u16, rtype,
@@ -204,27 +204,21 @@ impl Responder {
             return;
         }
         let question_len = query.question_end - HEADER_LEN;
-        let failure = match self.forwarder.forward(&question, Priority::Client).await {
-            Ok(response) => {
-                let stored = self.cache.store(
-                    key.as_ref(),
-                    &response.message,
-                    question_len,
-                    Instant::now(),
-                );
-                match stored {
-                    Ok(answer) => {
-                        answer.write_reply(client_msg, query, TtlView::Fresh { age: 0 }, out);
-                        return;
-                    }
-                    // An unusable upstream answer counts as a failure: stale or SERVFAIL.
-                    Err(_) => None,
-                }
+        // Every upstream failure (and an unusable upstream answer) ends the same way: the
+        // stale entry if there is one (RFC 8767), else SERVFAIL.
+        if let Ok(response) = self.forwarder.forward(&question, Priority::Client).await {
+            let stored = self.cache.store(
+                key.as_ref(),
+                &response.message,
+                question_len,
+                Instant::now(),
+            );
+            if let Ok(answer) = stored {
+                answer.write_reply(client_msg, query, TtlView::Fresh { age: 0 }, out);
+                return;
             }
-            Err(error) => Some(error),
-        };
-        let stale = stale
-            .filter(|_| self.cache.serves_stale() && !matches!(failure, Some(ForwardError::Loop)));
+        }
+        let stale = stale.filter(|_| self.cache.serves_stale());
         match stale {
             Some(answer) => {
                 self.metrics.cache_served_stale.inc();
@@ -273,21 +267,10 @@ impl Responder {
         self.metrics.response(reply_rcode as u8, received.elapsed());
     }
 
-    /// Counts a query by transport, client family and type (CoreDNS's labels, reduced).
+    /// Counts a query by transport, client family and type (CoreDNS's labels); a query
+    /// whose question could not be read counts as type `other`.
     fn count_request(&self, proto: Proto, from_ipv6: bool, qtype: Option<u16>) {
-        let metrics = &self.metrics;
-        match proto {
-            Proto::Udp => metrics.requests_udp.inc(),
-            Proto::Tcp => metrics.requests_tcp.inc(),
-        }
-        if from_ipv6 {
-            metrics.requests_ipv6.inc();
-        }
-        match qtype {
-            Some(1) => metrics.requests_a.inc(),
-            Some(28) => metrics.requests_aaaa.inc(),
-            _ => metrics.requests_other_type.inc(),
-        }
+        self.metrics.request(proto, from_ipv6, qtype.unwrap_or(0));
     }
 }
 

@@ -29,6 +29,9 @@ pub(crate) async fn serve(
     setup: &mut NodeSetup,
 ) -> u8 {
     let metrics = Arc::new(Metrics::default());
+    if let Some(&first) = config.listen.first() {
+        metrics.set_server(first);
+    }
     let health = Arc::new(Health::default());
     let forwarder = match Forwarder::new(&config, Arc::clone(&metrics)) {
         Ok(forwarder) => Arc::new(forwarder),

@@ -19,11 +19,10 @@ pub const DAEMON_ADDR: SocketAddr =
 /// NSD, the upstream.
 pub const NSD_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(DNS_ADDR), 53);
 
-/// The flags that point the daemon at NSD. None yet: the configuration reads the `.` zone's
-/// upstreams from the pod namespace's /etc/resolv.conf, which names NSD. When `--upstream`
-/// is on main this becomes `["--upstream", ".=198.18.0.53"]`.
+/// The flags that point the daemon at NSD. (The pod namespace's /etc/resolv.conf names NSD
+/// too, which is what a daemon started with no flag uses: see the `no_flag` test.)
 pub fn upstream_args() -> Vec<&'static str> {
-    Vec::new()
+    vec!["--upstream", ".=198.18.0.53"]
 }
 
 /// `nodecache serve` in the node's pod namespace, upstream NSD, plus `extra` flags. The
@@ -32,8 +31,13 @@ pub fn upstream_args() -> Vec<&'static str> {
 pub fn start_daemon(node: &Node, extra: &[&str]) -> Daemon {
     let mut args = upstream_args();
     args.extend_from_slice(extra);
+    start_daemon_with(node, &args)
+}
+
+/// `nodecache serve ARGS…` in the node's pod namespace, exactly these flags.
+pub fn start_daemon_with(node: &Node, args: &[&str]) -> Daemon {
     let binary = std::env::var_os(NODECACHE_BIN_ENV).unwrap_or_else(|| NODECACHE.into());
-    Daemon::start_binary(node.pod(), Path::new(&binary), &args)
+    Daemon::start_binary(node.pod(), Path::new(&binary), args)
         .unwrap_or_else(|e| panic!("starting nodecache serve: {e}"))
 }
 

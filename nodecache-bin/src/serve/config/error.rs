@@ -150,6 +150,7 @@ pub(crate) enum ConfigError {
 
 impl ConfigError {
     /// True when the problem is in the `--config` file itself (unreadable or not TOML).
+    #[cfg(test)]
     pub(crate) fn is_config_file(&self) -> bool {
         matches!(
             self,
@@ -158,6 +159,7 @@ impl ConfigError {
     }
 
     /// The value problem, when the error is about one value.
+    #[cfg(test)]
     pub(crate) fn value_problem(&self) -> Option<ValueProblem> {
         match self {
             ConfigError::Value { problem, .. } => Some(*problem),

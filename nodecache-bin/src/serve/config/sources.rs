@@ -99,11 +99,6 @@ impl Setting {
             Setting::ResolvConf => "resolv_conf",
         }
     }
-
-    /// The command-line flag.
-    pub(crate) fn flag(self) -> String {
-        format!("--{}", self.key().replace('_', "-"))
-    }
 }
 
 /// Where a raw value came from, for error messages.

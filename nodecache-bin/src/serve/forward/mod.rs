@@ -82,16 +82,6 @@ pub(crate) enum ForwardError {
     /// The TCP pool's wait queue is full.
     #[error("upstream TCP queue full")]
     QueueFull,
-    /// The question is one of our own upstream queries come back: a forwarding loop.
-    #[error("forwarding loop")]
-    Loop,
-}
-
-impl ForwardError {
-    /// True for a timeout.
-    pub(crate) fn is_timeout(&self) -> bool {
-        matches!(self, ForwardError::Timeout)
-    }
 }
 
 /// Forwards questions upstream. `Send + Sync`; share it by `Arc`. Must be created inside the

@@ -71,6 +71,7 @@ pub(crate) enum SetupError {
 
 impl SetupError {
     /// The kernel cannot make the dummy link (the error names the way out).
+    #[cfg(test)]
     pub(crate) fn is_no_dummy_support(&self) -> bool {
         matches!(self, SetupError::NoDummySupport { .. })
     }

@@ -19,11 +19,6 @@ impl<'a> Link<'a> {
         Link { runner, name }
     }
 
-    /// The link's name.
-    pub(crate) fn name(&self) -> &'a str {
-        self.name
-    }
-
     /// Whether the link exists. `ip link show dev NAME` exits 1 with `Device "NAME" does not
     /// exist.` when it does not.
     pub(crate) fn exists(&self) -> Result<bool, SetupError> {

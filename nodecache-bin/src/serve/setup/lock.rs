@@ -49,7 +49,6 @@ impl InstanceLock {
         let file = open(&path)?;
         // std's File locks are flock(2) on Linux: per open file description, so two
         // instances (or two NodeSetups in one test process) each see the other's lock.
-        #[allow(clippy::incompatible_msrv)] // File locking is stable since 1.89; see the report.
         file.lock_shared().map_err(|io| SetupError::Lock {
             path: path.clone(),
             io,
@@ -64,7 +63,6 @@ impl InstanceLock {
     /// Serialises node changes between instances: waits for `<key>.mutex`.
     pub(crate) fn mutex(&self) -> Result<MutexGuard, SetupError> {
         let file = open(&self.mutex_path)?;
-        #[allow(clippy::incompatible_msrv)] // See `acquire`.
         file.lock().map_err(|io| SetupError::Lock {
             path: self.mutex_path.clone(),
             io,
@@ -81,7 +79,6 @@ impl InstanceLock {
     /// instances exiting together safe: whichever upgrades second finds the first gone and
     /// tears down, instead of both leaving everything behind.
     pub(crate) fn try_become_last(&self) -> Result<bool, SetupError> {
-        #[allow(clippy::incompatible_msrv)] // See `acquire`.
         match self.file.try_lock() {
             Ok(()) => Ok(true),
             Err(TryLockError::WouldBlock) => Ok(false),

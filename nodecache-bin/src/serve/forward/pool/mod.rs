@@ -353,12 +353,6 @@ impl Pool {
         true
     }
 
-    /// Open connections (for tests).
-    #[cfg(test)]
-    pub(super) fn connections(&self) -> usize {
-        self.lock().conns.len()
-    }
-
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
