@@ -9,7 +9,17 @@
 //! so every node we allocate is recorded, and `freeaddrinfo` frees only recorded nodes itself.
 //!
 //! The registry and its fork safety: the private `registry` module.
+//!
+//! Blocks are recycled per thread (`SpareBlocks`): `freeaddrinfo` keeps up to 64 node blocks
+//! and 8 canonical-name blocks for the thread's next lists instead of handing them to `free`,
+//! so a warm call allocates nothing from libc. musl's
+//! mallocng maps page-sized allocation groups with `mmap` and unmaps a group as soon as its
+//! last slot is freed; a list of six nodes freed at the end of every call emptied such a group
+//! every few dozen calls, so warm lookups paid an `mmap`, a page fault and a `munmap` (issue 3:
+//! musl p99 10 µs). Every block is one size, room for a `sockaddr_in6`, so any spare fits any
+//! node; each is still a single `malloc` block, so libc's `free` can release it.
 
+use std::cell::RefCell;
 use std::ffi::{c_char, c_int};
 use std::mem::size_of;
 use std::net::IpAddr;
@@ -50,15 +60,136 @@ fn socket_length(ip: &IpAddr) -> usize {
     }
 }
 
+/// Bytes of every node block: the node, then room for the larger socket address.
+const NODE_BLOCK: usize = size_of::<addrinfo>() + size_of::<sockaddr_in6>();
+/// Bytes of a kept canonical-name block: any DNS name (at most 253 characters) and its NUL.
+/// Longer names (possible from the hosts file) get a block of their own size, never kept.
+const CANON_BLOCK: usize = 256;
+/// Spare node blocks kept per thread at most (64 × 76 bytes).
+const SPARE_NODES_MAX: usize = 64;
+/// Spare canonical-name blocks kept per thread at most (one per list).
+const SPARE_CANONS_MAX: usize = 8;
+
+/// Blocks of one size that freed lists left, reused by the thread's next lists. A plain
+/// array: keeping them must not allocate either.
+#[derive(Debug)]
+struct SpareBlocks<const N: usize> {
+    blocks: [usize; N],
+    len: usize,
+}
+
+impl<const N: usize> SpareBlocks<N> {
+    const fn new() -> Self {
+        SpareBlocks {
+            blocks: [0; N],
+            len: 0,
+        }
+    }
+
+    /// A kept block, if there is one.
+    fn take(&mut self) -> Option<*mut u8> {
+        self.len = self.len.checked_sub(1)?;
+        self.blocks.get(self.len).map(|&block| block as *mut u8)
+    }
+
+    /// Keeps `block`; `false` when the store is full (the caller frees it).
+    fn keep(&mut self, block: *mut u8) -> bool {
+        let Some(slot) = self.blocks.get_mut(self.len) else {
+            return false;
+        };
+        *slot = block as usize;
+        self.len += 1;
+        true
+    }
+}
+
+impl<const N: usize> Drop for SpareBlocks<N> {
+    /// A thread that ends hands its spare blocks back to libc.
+    fn drop(&mut self) {
+        while let Some(block) = self.take() {
+            // SAFETY: kept blocks came from malloc/calloc and belong to no list.
+            unsafe { libc::free(block.cast()) };
+        }
+    }
+}
+
+/// This thread's spare blocks.
+#[derive(Debug)]
+struct Spares {
+    nodes: SpareBlocks<SPARE_NODES_MAX>,
+    canons: SpareBlocks<SPARE_CANONS_MAX>,
+}
+
+thread_local! {
+    static SPARES: RefCell<Spares> = const {
+        RefCell::new(Spares {
+            nodes: SpareBlocks::new(),
+            canons: SpareBlocks::new(),
+        })
+    };
+}
+
+/// Runs `f` on this thread's spares; `None` while they cannot be used (thread teardown, or
+/// a re-entrant call), and the caller then allocates or frees as usual.
+fn with_spares<R>(f: impl FnOnce(&mut Spares) -> R) -> Option<R> {
+    SPARES
+        .try_with(|spares| spares.try_borrow_mut().ok().map(|mut s| f(&mut s)))
+        .ok()
+        .flatten()
+}
+
+/// A zeroed block of [`NODE_BLOCK`] bytes: a spare one, else a new one from calloc.
+fn node_block() -> Option<*mut addrinfo> {
+    match with_spares(|spares| spares.nodes.take()).flatten() {
+        Some(block) => {
+            // SAFETY: a kept block of NODE_BLOCK bytes that no list uses any more.
+            unsafe { ptr::write_bytes(block, 0, NODE_BLOCK) };
+            Some(block.cast())
+        }
+        None => {
+            // SAFETY: calloc with a non-zero size; the result is checked for NULL.
+            let block = unsafe { libc::calloc(1, NODE_BLOCK) }.cast::<addrinfo>();
+            (!block.is_null()).then_some(block)
+        }
+    }
+}
+
+/// Gives back a node block that no list uses any more: kept for this thread, or freed.
+///
+/// # Safety
+/// `block` came from [`node_block`] and nothing refers to it any more.
+unsafe fn release_node_block(block: *mut addrinfo) {
+    if with_spares(|spares| spares.nodes.keep(block.cast())) != Some(true) {
+        // SAFETY: by the caller's contract, a calloc block nobody uses.
+        unsafe { libc::free(block.cast()) };
+    }
+}
+
+/// Gives back a canonical name from [`c_string_copy`]: a [`CANON_BLOCK`] one is kept, a
+/// longer one freed. NULL is ignored.
+///
+/// # Safety
+/// `canon` is NULL or came from [`c_string_copy`], is NUL-terminated within its block, and
+/// nothing refers to it any more.
+unsafe fn release_canon(canon: *mut c_char) {
+    if canon.is_null() {
+        return;
+    }
+    // SAFETY: a NUL-terminated string by the caller's contract. Every name shorter than
+    // CANON_BLOCK was copied into a CANON_BLOCK block, every longer one into a block longer
+    // than CANON_BLOCK, so a short string means a block of at least CANON_BLOCK bytes.
+    let short = unsafe { libc::strlen(canon) } < CANON_BLOCK;
+    if !short || with_spares(|spares| spares.canons.keep(canon.cast())) != Some(true) {
+        // SAFETY: a malloc block nobody uses.
+        unsafe { libc::free(canon.cast()) };
+    }
+}
+
 /// Allocates one node for `entry`, zeroed, with its socket address filled in.
 fn allocate_node(entry: &Entry, flags: c_int) -> Option<*mut addrinfo> {
     let addrlen = socket_length(&entry.ip);
-    // SAFETY: calloc with a non-zero size; the result is checked for NULL.
-    let node = unsafe { libc::calloc(1, size_of::<addrinfo>() + addrlen) }.cast::<addrinfo>();
-    if node.is_null() {
-        return None;
-    }
-    // SAFETY: `node` points to a zeroed block of sizeof(addrinfo) + addrlen bytes, suitably
+    let node = node_block()?;
+    // SAFETY: `node` points to a zeroed block of NODE_BLOCK >= sizeof(addrinfo) + addrlen bytes, suitably
     // aligned for addrinfo (malloc alignment); the socket address lives right after it, which
     // is 8-byte aligned because sizeof(addrinfo) is a multiple of 8.
     unsafe {
@@ -91,14 +222,24 @@ fn allocate_node(entry: &Entry, flags: c_int) -> Option<*mut addrinfo> {
     Some(node)
 }
 
-/// `strdup` with libc's malloc, so libc's `free` can release it.
+/// `strdup` into libc's malloc, so libc's `free` can release it: a [`CANON_BLOCK`] block (a
+/// spare one when the thread has one) for names shorter than that, else a block of the
+/// name's own size.
 fn c_string_copy(text: &str) -> Option<*mut c_char> {
     let bytes = text.as_bytes();
     if bytes.contains(&0) {
         return None;
     }
-    // SAFETY: malloc of len + 1 bytes, checked for NULL.
-    let copy = unsafe { libc::malloc(bytes.len() + 1) }.cast::<u8>();
+    let copy = if bytes.len() < CANON_BLOCK {
+        match with_spares(|spares| spares.canons.take()).flatten() {
+            Some(block) => block,
+            // SAFETY: malloc of CANON_BLOCK bytes, checked for NULL below.
+            None => unsafe { libc::malloc(CANON_BLOCK) }.cast::<u8>(),
+        }
+    } else {
+        // SAFETY: malloc of len + 1 bytes, checked for NULL below.
+        unsafe { libc::malloc(bytes.len() + 1) }.cast::<u8>()
+    };
     if copy.is_null() {
         return None;
     }
@@ -110,17 +251,24 @@ fn c_string_copy(text: &str) -> Option<*mut c_char> {
     Some(copy.cast())
 }
 
-/// Frees nodes we allocated but never registered (allocation failed half-way).
+/// Gives back the nodes of a list we built but never registered (allocation failed
+/// half-way), and its canonical name.
 ///
 /// # Safety
-/// `nodes` were allocated by [`allocate_node`] and are not reachable by anyone else.
-unsafe fn free_unregistered(nodes: &[*mut addrinfo], canonname: *mut c_char) {
-    for &node in nodes {
-        // SAFETY: allocated with calloc by us, not yet handed out.
-        unsafe { libc::free(node.cast()) };
+/// `head` is NULL or the first node of a list linked by [`build_list`], `canonname` NULL or
+/// from [`c_string_copy`]; nobody else can reach either.
+unsafe fn free_unregistered(head: *mut addrinfo, canonname: *mut c_char) {
+    let mut node = head;
+    while !node.is_null() {
+        // SAFETY: a node of our unpublished list, from node_block.
+        unsafe {
+            let next = (*node).ai_next;
+            release_node_block(node);
+            node = next;
+        }
     }
-    // SAFETY: allocated with malloc by us (or NULL).
-    unsafe { libc::free(canonname.cast()) };
+    // SAFETY: ours and unpublished (or NULL).
+    unsafe { release_canon(canonname) };
 }
 
 /// Builds and registers the list for `entries` (in order), `canonname` on the first node.
@@ -134,33 +282,36 @@ pub(crate) fn build_list(
         Some(text) => c_string_copy(text).ok_or(())?,
         None => ptr::null_mut(),
     };
-    let mut nodes: Vec<*mut addrinfo> = Vec::with_capacity(entries.len());
+    // Linked as they are made: no vector of nodes to allocate.
+    let mut head: *mut addrinfo = ptr::null_mut();
+    let mut tail: *mut addrinfo = ptr::null_mut();
     for entry in entries {
-        match allocate_node(entry, flags) {
-            Some(node) => nodes.push(node),
-            None => {
-                // SAFETY: every node in `nodes` is ours and unpublished.
-                unsafe { free_unregistered(&nodes, canon) };
-                return Err(());
-            }
+        let Some(node) = allocate_node(entry, flags) else {
+            // SAFETY: the nodes linked so far and `canon` are ours and unpublished.
+            unsafe { free_unregistered(head, canon) };
+            return Err(());
+        };
+        if tail.is_null() {
+            head = node;
+        } else {
+            // SAFETY: `tail` is the last node made, exclusively ours.
+            unsafe { (*tail).ai_next = node };
         }
+        tail = node;
     }
-    let Some(&head) = nodes.first() else {
+    if head.is_null() {
         // SAFETY: `canon` is ours and unpublished.
-        unsafe { free_unregistered(&[], canon) };
+        unsafe { release_canon(canon) };
         return Ok(ptr::null_mut());
-    };
-    // SAFETY: every node is a valid, exclusively owned allocation from allocate_node.
-    unsafe {
-        for pair in nodes.windows(2) {
-            if let [node, next] = *pair {
-                (*node).ai_next = next;
-            }
-        }
-        (*head).ai_canonname = canon;
     }
-    for &node in &nodes {
-        registry::insert(node as usize);
+    // SAFETY: `head` is a valid node we made; every node's ai_next is NULL or the next node.
+    unsafe {
+        (*head).ai_canonname = canon;
+        let mut node = head;
+        while !node.is_null() {
+            registry::insert(node as usize);
+            node = (*node).ai_next;
+        }
     }
     Ok(head)
 }
@@ -179,8 +330,8 @@ pub(crate) unsafe fn free_list(list: *mut addrinfo) {
             // one freeing it.
             unsafe {
                 let next = (*node).ai_next;
-                libc::free((*node).ai_canonname.cast());
-                libc::free(node.cast());
+                release_canon((*node).ai_canonname);
+                release_node_block(node);
                 node = next;
             }
         }
