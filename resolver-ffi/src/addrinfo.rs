@@ -19,7 +19,8 @@
 //! musl p99 10 µs). Every block is one size, room for a `sockaddr_in6`, so any spare fits any
 //! node; each is still a single `malloc` block, so libc's `free` can release it.
 
-use std::cell::RefCell;
+mod spare;
+
 use std::ffi::{c_char, c_int};
 use std::mem::size_of;
 use std::net::IpAddr;
@@ -27,6 +28,7 @@ use std::ptr;
 
 use crate::registry;
 use libc::{addrinfo, sockaddr, sockaddr_in, sockaddr_in6, socklen_t};
+use spare::{CANON_BLOCK, node_block, release_canon, release_node_block, with_spares};
 
 /// One entry of a result: an address with its socket type, protocol and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,131 +59,6 @@ fn socket_length(ip: &IpAddr) -> usize {
     match ip {
         IpAddr::V4(_) => size_of::<sockaddr_in>(),
         IpAddr::V6(_) => size_of::<sockaddr_in6>(),
-    }
-}
-
-/// Bytes of every node block: the node, then room for the larger socket address.
-const NODE_BLOCK: usize = size_of::<addrinfo>() + size_of::<sockaddr_in6>();
-/// Bytes of a kept canonical-name block: any DNS name (at most 253 characters) and its NUL.
-/// Longer names (possible from the hosts file) get a block of their own size, never kept.
-const CANON_BLOCK: usize = 256;
-/// Spare node blocks kept per thread at most (64 × 76 bytes).
-const SPARE_NODES_MAX: usize = 64;
-/// Spare canonical-name blocks kept per thread at most (one per list).
-const SPARE_CANONS_MAX: usize = 8;
-
-/// Blocks of one size that freed lists left, reused by the thread's next lists. A plain
-/// array: keeping them must not allocate either.
-#[derive(Debug)]
-struct SpareBlocks<const N: usize> {
-    blocks: [usize; N],
-    len: usize,
-}
-
-impl<const N: usize> SpareBlocks<N> {
-    const fn new() -> Self {
-        SpareBlocks {
-            blocks: [0; N],
-            len: 0,
-        }
-    }
-
-    /// A kept block, if there is one.
-    fn take(&mut self) -> Option<*mut u8> {
-        self.len = self.len.checked_sub(1)?;
-        self.blocks.get(self.len).map(|&block| block as *mut u8)
-    }
-
-    /// Keeps `block`; `false` when the store is full (the caller frees it).
-    fn keep(&mut self, block: *mut u8) -> bool {
-        let Some(slot) = self.blocks.get_mut(self.len) else {
-            return false;
-        };
-        *slot = block as usize;
-        self.len += 1;
-        true
-    }
-}
-
-impl<const N: usize> Drop for SpareBlocks<N> {
-    /// A thread that ends hands its spare blocks back to libc.
-    fn drop(&mut self) {
-        while let Some(block) = self.take() {
-            // SAFETY: kept blocks came from malloc/calloc and belong to no list.
-            unsafe { libc::free(block.cast()) };
-        }
-    }
-}
-
-/// This thread's spare blocks.
-#[derive(Debug)]
-struct Spares {
-    nodes: SpareBlocks<SPARE_NODES_MAX>,
-    canons: SpareBlocks<SPARE_CANONS_MAX>,
-}
-
-thread_local! {
-    static SPARES: RefCell<Spares> = const {
-        RefCell::new(Spares {
-            nodes: SpareBlocks::new(),
-            canons: SpareBlocks::new(),
-        })
-    };
-}
-
-/// Runs `f` on this thread's spares; `None` while they cannot be used (thread teardown, or
-/// a re-entrant call), and the caller then allocates or frees as usual.
-fn with_spares<R>(f: impl FnOnce(&mut Spares) -> R) -> Option<R> {
-    SPARES
-        .try_with(|spares| spares.try_borrow_mut().ok().map(|mut s| f(&mut s)))
-        .ok()
-        .flatten()
-}
-
-/// A zeroed block of [`NODE_BLOCK`] bytes: a spare one, else a new one from calloc.
-fn node_block() -> Option<*mut addrinfo> {
-    match with_spares(|spares| spares.nodes.take()).flatten() {
-        Some(block) => {
-            // SAFETY: a kept block of NODE_BLOCK bytes that no list uses any more.
-            unsafe { ptr::write_bytes(block, 0, NODE_BLOCK) };
-            Some(block.cast())
-        }
-        None => {
-            // SAFETY: calloc with a non-zero size; the result is checked for NULL.
-            let block = unsafe { libc::calloc(1, NODE_BLOCK) }.cast::<addrinfo>();
-            (!block.is_null()).then_some(block)
-        }
-    }
-}
-
-/// Gives back a node block that no list uses any more: kept for this thread, or freed.
-///
-/// # Safety
-/// `block` came from [`node_block`] and nothing refers to it any more.
-unsafe fn release_node_block(block: *mut addrinfo) {
-    if with_spares(|spares| spares.nodes.keep(block.cast())) != Some(true) {
-        // SAFETY: by the caller's contract, a calloc block nobody uses.
-        unsafe { libc::free(block.cast()) };
-    }
-}
-
-/// Gives back a canonical name from [`c_string_copy`]: a [`CANON_BLOCK`] one is kept, a
-/// longer one freed. NULL is ignored.
-///
-/// # Safety
-/// `canon` is NULL or came from [`c_string_copy`], is NUL-terminated within its block, and
-/// nothing refers to it any more.
-unsafe fn release_canon(canon: *mut c_char) {
-    if canon.is_null() {
-        return;
-    }
-    // SAFETY: a NUL-terminated string by the caller's contract. Every name shorter than
-    // CANON_BLOCK was copied into a CANON_BLOCK block, every longer one into a block longer
-    // than CANON_BLOCK, so a short string means a block of at least CANON_BLOCK bytes.
-    let short = unsafe { libc::strlen(canon) } < CANON_BLOCK;
-    if !short || with_spares(|spares| spares.canons.keep(canon.cast())) != Some(true) {
-        // SAFETY: a malloc block nobody uses.
-        unsafe { libc::free(canon.cast()) };
     }
 }
 
