@@ -1,23 +1,24 @@
 //! Building `struct addrinfo` lists the way glibc lays them out, and the registry that lets
 //! the interposed `freeaddrinfo` tell our lists from libc's.
 //!
-//! Layout (glibc `nss/getaddrinfo.c`, `generate_addrinfo`): each node is ONE
-//! `malloc(sizeof(struct addrinfo) + addrlen)` with `ai_addr` pointing just past the node;
-//! `ai_canonname` is a separate `malloc`ed string on the first node only. glibc's own
+//! Layout (glibc `nss/getaddrinfo.c`, `generate_addrinfo`): each node is ONE `malloc` block,
+//! the `struct addrinfo` followed by its socket address, `ai_addr` pointing just past the
+//! node; `ai_canonname` is a separate `malloc`ed string on the first node only. glibc's own
 //! `freeaddrinfo` (`free(p->ai_canonname); free(p)` per node) could therefore free our lists
 //! too. musl's could not (it frees one block holding every node, found from the last node),
 //! so every node we allocate is recorded, and `freeaddrinfo` frees only recorded nodes itself.
 //!
 //! The registry and its fork safety: the private `registry` module.
 //!
-//! Blocks are recycled per thread (`SpareBlocks`): `freeaddrinfo` keeps up to 64 node blocks
-//! and 8 canonical-name blocks for the thread's next lists instead of handing them to `free`,
-//! so a warm call allocates nothing from libc. musl's
-//! mallocng maps page-sized allocation groups with `mmap` and unmaps a group as soon as its
-//! last slot is freed; a list of six nodes freed at the end of every call emptied such a group
-//! every few dozen calls, so warm lookups paid an `mmap`, a page fault and a `munmap` (issue 3:
-//! musl p99 10 µs). Every block is one size, room for a `sockaddr_in6`, so any spare fits any
-//! node; each is still a single `malloc` block, so libc's `free` can release it.
+//! Blocks are recycled per thread (the private `spare` module): `freeaddrinfo` keeps up to 64
+//! node blocks and 8 canonical-name blocks for the thread's next lists instead of handing them
+//! to `free`, so a warm call allocates nothing from libc. Why: musl's mallocng maps page-sized
+//! allocation groups with `mmap` and unmaps a group as soon as its last slot is freed; the
+//! nodes of a list freed at the end of every call emptied such a group every few dozen calls,
+//! and those calls paid an `mmap`, a page fault and a `munmap` (issue 3: musl p99 10 µs).
+//! Every node block has room for a `sockaddr_in6`, so any spare fits any node, and every
+//! canonical name shorter than 256 bytes gets a 256-byte block; each is still one `malloc`
+//! block, so libc's `free` can release it.
 
 mod spare;
 
@@ -260,6 +261,43 @@ mod tests {
             assert!(second.ai_canonname.is_null());
             assert!(second.ai_next.is_null());
             assert!(is_ours(list) && is_ours(first.ai_next));
+            free_list(list);
+        }
+    }
+
+    #[test]
+    fn freed_blocks_are_reused_by_the_next_list() {
+        let entries = [entry(IpAddr::V6(Ipv6Addr::LOCALHOST), 443)];
+        let first = build_list(&entries, 0, Some("localhost")).unwrap();
+        // SAFETY: a list we just built, freed once.
+        let (node, canon) = unsafe { (first as usize, (*first).ai_canonname as usize) };
+        // SAFETY: as above.
+        unsafe { free_list(first) };
+        let second = build_list(&entries, 0, Some("other")).unwrap();
+        // SAFETY: a list we just built, read and freed once.
+        unsafe {
+            assert_eq!(second as usize, node, "the node block was kept and reused");
+            assert_eq!((*second).ai_canonname as usize, canon, "so was the name's");
+            assert_eq!(
+                std::ffi::CStr::from_ptr((*second).ai_canonname).to_str(),
+                Ok("other")
+            );
+            assert_eq!((*second).ai_next, ptr::null_mut());
+            free_list(second);
+        }
+    }
+
+    #[test]
+    fn long_canonical_names_get_a_block_of_their_own() {
+        let long = "a".repeat(300);
+        let entries = [entry(IpAddr::V4(Ipv4Addr::LOCALHOST), 80)];
+        let list = build_list(&entries, 0, Some(&long)).unwrap();
+        // SAFETY: a list we just built, read and freed once.
+        unsafe {
+            assert_eq!(
+                std::ffi::CStr::from_ptr((*list).ai_canonname).to_str(),
+                Ok(long.as_str())
+            );
             free_list(list);
         }
     }
