@@ -22,6 +22,14 @@ pub enum Error {
     /// The name exists but holds no address of the requested family (NODATA, RFC 2308 §2.2).
     #[error("name exists but has no address of the requested family (NODATA)")]
     NoData,
+    /// The search ended at a name whose answer holds records but no address of the
+    /// requested family: a CNAME chain ending at a name without one (NOERROR, answer section
+    /// not empty). glibc's resolver stops the search there (`__res_context_search` returns the
+    /// non-empty answer) and its `getanswer_r` finds no address, so `h_errno` is
+    /// `NO_RECOVERY`: `getaddrinfo` says `EAI_NODATA` for `AF_INET` without `AI_CANONNAME`
+    /// and `EAI_NONAME` otherwise (measured with glibc 2.36 against NSD).
+    #[error("the name's CNAME chain ends without an address of the requested family")]
+    NoRecovery,
     /// No usable answer from any nameserver before the deadline (`timeout` × `attempts`).
     #[error("no answer from any nameserver within {0:?}")]
     Timeout(Duration),
@@ -72,9 +80,15 @@ impl Error {
         matches!(self, Error::NoData)
     }
 
-    /// A definitive negative answer: asking again will not help until the TTL expires.
+    /// The name's CNAME chain ends without an address (glibc's `NO_RECOVERY` class).
+    pub fn is_no_recovery(&self) -> bool {
+        matches!(self, Error::NoRecovery)
+    }
+
+    /// A definitive negative answer: asking again will not help until the TTL expires
+    /// (NXDOMAIN, NODATA, or a CNAME chain ending without an address).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::NxDomain | Error::NoData)
+        matches!(self, Error::NxDomain | Error::NoData | Error::NoRecovery)
     }
 
     /// No answer arrived in time.

@@ -8,7 +8,10 @@
 //! - NXDOMAIN for A ends the candidate: nothing of any type exists at that name (RFC 8020),
 //!   so its AAAA is not asked.
 //! - A candidate whose answer section is not empty for either type ends the search, as in
-//!   glibc's `__res_context_search`, even when the records are only a CNAME chain.
+//!   glibc's `__res_context_search`, even when the records are only a CNAME chain. When no
+//!   type gave an address there, the lookup fails with [`Error::NoRecovery`]: glibc's
+//!   `getanswer_r` finds no address in a non-empty answer and sets `h_errno = NO_RECOVERY`
+//!   (measured: `gethostbyname` of a CNAME to a name without A records).
 //! - NXDOMAIN, NODATA and SERVFAIL move to the next candidate; any other failure (timeout,
 //!   REFUSED, …) ends the search with that error (glibc: `default: done++`).
 //! - When every candidate failed: the error of the as-is query asked first because of ndots
@@ -145,6 +148,8 @@ pub struct Lookup {
 enum ErrorSlot {
     Failed(FailureKind),
     Negative(Negative),
+    /// A candidate answered (non-empty answer section) without any address.
+    NoRecovery,
 }
 
 impl Lookup {
@@ -188,6 +193,7 @@ impl Lookup {
                 Ok(found) => Ok(found.clone()),
                 Err(ErrorSlot::Failed(kind)) => Err(kind.into_error()),
                 Err(ErrorSlot::Negative(n)) => Err(negative_error(*n)),
+                Err(ErrorSlot::NoRecovery) => Err(Error::NoRecovery),
             });
         }
         let name = &self.plan.candidates[self.candidate].name;
@@ -254,6 +260,11 @@ impl Lookup {
     fn finish_candidate(&mut self) {
         let state = std::mem::take(&mut self.state);
         let candidate = &self.plan.candidates[self.candidate];
+        if state.found && state.addrs.is_empty() {
+            // The search stops here as in glibc, but there is nothing to return.
+            self.result = Some(Err(ErrorSlot::NoRecovery));
+            return;
+        }
         if state.found {
             self.result = Some(Ok(Found {
                 canonical_name: state

@@ -1,14 +1,26 @@
 //! Building `struct addrinfo` lists the way glibc lays them out, and the registry that lets
 //! the interposed `freeaddrinfo` tell our lists from libc's.
 //!
-//! Layout (glibc `nss/getaddrinfo.c`, `generate_addrinfo`): each node is ONE
-//! `malloc(sizeof(struct addrinfo) + addrlen)` with `ai_addr` pointing just past the node;
-//! `ai_canonname` is a separate `malloc`ed string on the first node only. glibc's own
+//! Layout (glibc `nss/getaddrinfo.c`, `generate_addrinfo`): each node is ONE `malloc` block,
+//! the `struct addrinfo` followed by its socket address, `ai_addr` pointing just past the
+//! node; `ai_canonname` is a separate `malloc`ed string on the first node only. glibc's own
 //! `freeaddrinfo` (`free(p->ai_canonname); free(p)` per node) could therefore free our lists
 //! too. musl's could not (it frees one block holding every node, found from the last node),
 //! so every node we allocate is recorded, and `freeaddrinfo` frees only recorded nodes itself.
 //!
 //! The registry and its fork safety: the private `registry` module.
+//!
+//! Blocks are recycled per thread (the private `spare` module): `freeaddrinfo` keeps up to 64
+//! node blocks and 8 canonical-name blocks for the thread's next lists instead of handing them
+//! to `free`, so a warm call allocates nothing from libc. Why: musl's mallocng maps page-sized
+//! allocation groups with `mmap` and unmaps a group as soon as its last slot is freed; the
+//! nodes of a list freed at the end of every call emptied such a group every few dozen calls,
+//! and those calls paid an `mmap`, a page fault and a `munmap` (issue 3: musl p99 10 µs).
+//! Every node block has room for a `sockaddr_in6`, so any spare fits any node, and every
+//! canonical name shorter than 256 bytes gets a 256-byte block; each is still one `malloc`
+//! block, so libc's `free` can release it.
+
+mod spare;
 
 use std::ffi::{c_char, c_int};
 use std::mem::size_of;
@@ -17,6 +29,7 @@ use std::ptr;
 
 use crate::registry;
 use libc::{addrinfo, sockaddr, sockaddr_in, sockaddr_in6, socklen_t};
+use spare::{CANON_BLOCK, node_block, release_canon, release_node_block, with_spares};
 
 /// One entry of a result: an address with its socket type, protocol and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,12 +66,8 @@ fn socket_length(ip: &IpAddr) -> usize {
 /// Allocates one node for `entry`, zeroed, with its socket address filled in.
 fn allocate_node(entry: &Entry, flags: c_int) -> Option<*mut addrinfo> {
     let addrlen = socket_length(&entry.ip);
-    // SAFETY: calloc with a non-zero size; the result is checked for NULL.
-    let node = unsafe { libc::calloc(1, size_of::<addrinfo>() + addrlen) }.cast::<addrinfo>();
-    if node.is_null() {
-        return None;
-    }
-    // SAFETY: `node` points to a zeroed block of sizeof(addrinfo) + addrlen bytes, suitably
+    let node = node_block()?;
+    // SAFETY: `node` points to a zeroed block of NODE_BLOCK >= sizeof(addrinfo) + addrlen bytes, suitably
     // aligned for addrinfo (malloc alignment); the socket address lives right after it, which
     // is 8-byte aligned because sizeof(addrinfo) is a multiple of 8.
     unsafe {
@@ -91,14 +100,24 @@ fn allocate_node(entry: &Entry, flags: c_int) -> Option<*mut addrinfo> {
     Some(node)
 }
 
-/// `strdup` with libc's malloc, so libc's `free` can release it.
+/// `strdup` into libc's malloc, so libc's `free` can release it: a [`CANON_BLOCK`] block (a
+/// spare one when the thread has one) for names shorter than that, else a block of the
+/// name's own size.
 fn c_string_copy(text: &str) -> Option<*mut c_char> {
     let bytes = text.as_bytes();
     if bytes.contains(&0) {
         return None;
     }
-    // SAFETY: malloc of len + 1 bytes, checked for NULL.
-    let copy = unsafe { libc::malloc(bytes.len() + 1) }.cast::<u8>();
+    let copy = if bytes.len() < CANON_BLOCK {
+        match with_spares(|spares| spares.canons.take()).flatten() {
+            Some(block) => block,
+            // SAFETY: malloc of CANON_BLOCK bytes, checked for NULL below.
+            None => unsafe { libc::malloc(CANON_BLOCK) }.cast::<u8>(),
+        }
+    } else {
+        // SAFETY: malloc of len + 1 bytes, checked for NULL below.
+        unsafe { libc::malloc(bytes.len() + 1) }.cast::<u8>()
+    };
     if copy.is_null() {
         return None;
     }
@@ -110,17 +129,24 @@ fn c_string_copy(text: &str) -> Option<*mut c_char> {
     Some(copy.cast())
 }
 
-/// Frees nodes we allocated but never registered (allocation failed half-way).
+/// Gives back the nodes of a list we built but never registered (allocation failed
+/// half-way), and its canonical name.
 ///
 /// # Safety
-/// `nodes` were allocated by [`allocate_node`] and are not reachable by anyone else.
-unsafe fn free_unregistered(nodes: &[*mut addrinfo], canonname: *mut c_char) {
-    for &node in nodes {
-        // SAFETY: allocated with calloc by us, not yet handed out.
-        unsafe { libc::free(node.cast()) };
+/// `head` is NULL or the first node of a list linked by [`build_list`], `canonname` NULL or
+/// from [`c_string_copy`]; nobody else can reach either.
+unsafe fn free_unregistered(head: *mut addrinfo, canonname: *mut c_char) {
+    let mut node = head;
+    while !node.is_null() {
+        // SAFETY: a node of our unpublished list, from node_block.
+        unsafe {
+            let next = (*node).ai_next;
+            release_node_block(node);
+            node = next;
+        }
     }
-    // SAFETY: allocated with malloc by us (or NULL).
-    unsafe { libc::free(canonname.cast()) };
+    // SAFETY: ours and unpublished (or NULL).
+    unsafe { release_canon(canonname) };
 }
 
 /// Builds and registers the list for `entries` (in order), `canonname` on the first node.
@@ -134,33 +160,36 @@ pub(crate) fn build_list(
         Some(text) => c_string_copy(text).ok_or(())?,
         None => ptr::null_mut(),
     };
-    let mut nodes: Vec<*mut addrinfo> = Vec::with_capacity(entries.len());
+    // Linked as they are made: no vector of nodes to allocate.
+    let mut head: *mut addrinfo = ptr::null_mut();
+    let mut tail: *mut addrinfo = ptr::null_mut();
     for entry in entries {
-        match allocate_node(entry, flags) {
-            Some(node) => nodes.push(node),
-            None => {
-                // SAFETY: every node in `nodes` is ours and unpublished.
-                unsafe { free_unregistered(&nodes, canon) };
-                return Err(());
-            }
+        let Some(node) = allocate_node(entry, flags) else {
+            // SAFETY: the nodes linked so far and `canon` are ours and unpublished.
+            unsafe { free_unregistered(head, canon) };
+            return Err(());
+        };
+        if tail.is_null() {
+            head = node;
+        } else {
+            // SAFETY: `tail` is the last node made, exclusively ours.
+            unsafe { (*tail).ai_next = node };
         }
+        tail = node;
     }
-    let Some(&head) = nodes.first() else {
+    if head.is_null() {
         // SAFETY: `canon` is ours and unpublished.
-        unsafe { free_unregistered(&[], canon) };
+        unsafe { release_canon(canon) };
         return Ok(ptr::null_mut());
-    };
-    // SAFETY: every node is a valid, exclusively owned allocation from allocate_node.
-    unsafe {
-        for pair in nodes.windows(2) {
-            if let [node, next] = *pair {
-                (*node).ai_next = next;
-            }
-        }
-        (*head).ai_canonname = canon;
     }
-    for &node in &nodes {
-        registry::insert(node as usize);
+    // SAFETY: `head` is a valid node we made; every node's ai_next is NULL or the next node.
+    unsafe {
+        (*head).ai_canonname = canon;
+        let mut node = head;
+        while !node.is_null() {
+            registry::insert(node as usize);
+            node = (*node).ai_next;
+        }
     }
     Ok(head)
 }
@@ -179,8 +208,8 @@ pub(crate) unsafe fn free_list(list: *mut addrinfo) {
             // one freeing it.
             unsafe {
                 let next = (*node).ai_next;
-                libc::free((*node).ai_canonname.cast());
-                libc::free(node.cast());
+                release_canon((*node).ai_canonname);
+                release_node_block(node);
                 node = next;
             }
         }
@@ -232,6 +261,43 @@ mod tests {
             assert!(second.ai_canonname.is_null());
             assert!(second.ai_next.is_null());
             assert!(is_ours(list) && is_ours(first.ai_next));
+            free_list(list);
+        }
+    }
+
+    #[test]
+    fn freed_blocks_are_reused_by_the_next_list() {
+        let entries = [entry(IpAddr::V6(Ipv6Addr::LOCALHOST), 443)];
+        let first = build_list(&entries, 0, Some("localhost")).unwrap();
+        // SAFETY: a list we just built, freed once.
+        let (node, canon) = unsafe { (first as usize, (*first).ai_canonname as usize) };
+        // SAFETY: as above.
+        unsafe { free_list(first) };
+        let second = build_list(&entries, 0, Some("other")).unwrap();
+        // SAFETY: a list we just built, read and freed once.
+        unsafe {
+            assert_eq!(second as usize, node, "the node block was kept and reused");
+            assert_eq!((*second).ai_canonname as usize, canon, "so was the name's");
+            assert_eq!(
+                std::ffi::CStr::from_ptr((*second).ai_canonname).to_str(),
+                Ok("other")
+            );
+            assert_eq!((*second).ai_next, ptr::null_mut());
+            free_list(second);
+        }
+    }
+
+    #[test]
+    fn long_canonical_names_get_a_block_of_their_own() {
+        let long = "a".repeat(300);
+        let entries = [entry(IpAddr::V4(Ipv4Addr::LOCALHOST), 80)];
+        let list = build_list(&entries, 0, Some(&long)).unwrap();
+        // SAFETY: a list we just built, read and freed once.
+        unsafe {
+            assert_eq!(
+                std::ffi::CStr::from_ptr((*list).ai_canonname).to_str(),
+                Ok(long.as_str())
+            );
             free_list(list);
         }
     }

@@ -5,6 +5,9 @@
 //! every family. glibc gets there through `h_errno` (`nss/getaddrinfo.c`,
 //! `get_nss_addresses`): `TRY_AGAIN` becomes `EAI_AGAIN`, `NO_DATA` `EAI_NODATA`, anything
 //! else (`HOST_NOT_FOUND`, `NO_RECOVERY`) leaves no address and ends as `EAI_NONAME`.
+//! A CNAME chain ending without an address ([`Error::NoRecovery`]) is `NO_RECOVERY`: measured,
+//! `gethostbyname` and `gethostbyname2(AF_INET6)` set it, `getaddrinfo` says `EAI_NODATA` for
+//! `AF_INET` without `AI_CANONNAME` ([`eai_code_inet_shortcut`]) and `EAI_NONAME` otherwise.
 
 use std::ffi::c_int;
 
@@ -38,6 +41,8 @@ pub(crate) fn classify(error: &Error) -> Option<Failure> {
         Failure::NotFound
     } else if error.is_no_data() {
         Failure::NoData
+    } else if error.is_no_recovery() {
+        Failure::NoRecovery
     } else if error.is_temporary()
         || matches!(
             error,
@@ -109,6 +114,7 @@ mod tests {
         let cases: Vec<(Error, Option<c_int>, c_int)> = vec![
             (Error::NxDomain, Some(EAI_NONAME), HOST_NOT_FOUND),
             (Error::NoData, Some(EAI_NODATA), NO_DATA),
+            (Error::NoRecovery, Some(EAI_NONAME), NO_RECOVERY),
             (
                 Error::Timeout(Duration::from_secs(1)),
                 Some(EAI_AGAIN),

@@ -15,13 +15,14 @@
 //! implement.
 
 mod addresses;
+mod buffers;
 
 use std::ffi::{CStr, c_char, c_int};
 use std::time::Instant;
 
 use libc::{AF_INET, AF_INET6, AF_UNSPEC, addrinfo};
 
-use crate::addrinfo::{Entry, build_list, free_list};
+use crate::addrinfo::{build_list, free_list};
 use crate::boundary::ReentryGuard;
 use crate::consts::*;
 use crate::log::shim_log;
@@ -29,6 +30,7 @@ use crate::real;
 use crate::service::{getservbyname, parse_service, serv_tuples};
 use crate::state::{ShimState, disabled, state};
 use addresses::{expand, local_addresses, numeric_host, resolve};
+use buffers::{CallBuffers, with_buffers};
 
 /// What to do with one call.
 #[derive(Debug)]
@@ -79,21 +81,19 @@ impl<'a> Request<'a> {
     }
 }
 
-/// A served result, before it becomes a C list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Answer {
-    pub(crate) entries: Vec<Entry>,
-    pub(crate) canonname: Option<String>,
-}
-
 #[cfg(test)]
 thread_local! {
     /// Set by a test to make the next `decide` on this thread panic.
     static PANIC_IN_DECIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// glibc's getaddrinfo decision for one call.
-pub(crate) fn decide(state: &ShimState, request: &Request<'_>) -> Decision<Answer> {
+/// glibc's getaddrinfo decision for one call. `Serve` means the result is in `out.entries`
+/// (and `out.canonname()`).
+pub(crate) fn decide(
+    state: &ShimState,
+    request: &Request<'_>,
+    out: &mut CallBuffers,
+) -> Decision<()> {
     #[cfg(test)]
     if PANIC_IN_DECIDE.with(|flag| flag.replace(false)) {
         panic!("panic injected by a test");
@@ -144,16 +144,16 @@ pub(crate) fn decide(state: &ShimState, request: &Request<'_>) -> Decision<Answe
         Ok(tuples) => tuples,
         Err(code) => return Decision::Error(code),
     };
-    let found = match node {
-        None => local_addresses(family, flags),
-        Some(node) => match numeric_host(node, family, flags) {
-            Decision::Serve(Some(found)) => found,
-            Decision::Serve(None) if flags & AI_NUMERICHOST != 0 => {
+    match node {
+        None => local_addresses(family, flags, out),
+        Some(node) => match numeric_host(node, family, flags, out) {
+            Decision::Serve(true) => {}
+            Decision::Serve(false) if flags & AI_NUMERICHOST != 0 => {
                 return Decision::Error(EAI_NONAME);
             }
-            Decision::Serve(None) => match node.to_str() {
-                Ok(name) => match resolve(state, name, family, flags) {
-                    Decision::Serve(found) => found,
+            Decision::Serve(false) => match node.to_str() {
+                Ok(name) => match resolve(state, name, family, flags, out) {
+                    Decision::Serve(()) => {}
                     Decision::Bypass(why) => return Decision::Bypass(why),
                     Decision::Error(code) => return Decision::Error(code),
                 },
@@ -162,18 +162,21 @@ pub(crate) fn decide(state: &ShimState, request: &Request<'_>) -> Decision<Answe
             Decision::Bypass(why) => return Decision::Bypass(why),
             Decision::Error(code) => return Decision::Error(code),
         },
-    };
+    }
     // AI_CANONIDN decodes punycode labels of the canonical name with libidn2; names without
     // any come back unchanged.
-    if flags & AI_CANONIDN != 0
-        && found
-            .canonname
-            .as_deref()
-            .is_some_and(|c| c.to_ascii_lowercase().contains("xn--"))
-    {
+    if flags & AI_CANONIDN != 0 && out.canonname().is_some_and(has_punycode_label) {
         return Decision::Bypass("AI_CANONIDN with a punycode canonical name");
     }
-    Decision::Serve(expand(state, found, &tuples))
+    expand(state, &tuples, out);
+    Decision::Serve(())
+}
+
+/// Whether `name` holds an `xn--` label prefix (any case), without allocating.
+fn has_punycode_label(name: &str) -> bool {
+    name.as_bytes()
+        .windows(4)
+        .any(|window| window.eq_ignore_ascii_case(b"xn--"))
 }
 
 /// Resolves `node`/`service` like glibc's getaddrinfo (see the module documentation).
@@ -204,16 +207,16 @@ pub unsafe extern "C" fn getaddrinfo(
         // SAFETY: the caller's arguments are valid for the duration of the call.
         let request = unsafe { Request::read(node, service, hints) };
         let started = crate::log::enabled(crate::log::Level::Debug).then(Instant::now);
-        match decide(state(), &request) {
-            Decision::Serve(answer) => {
-                match build_list(&answer.entries, request.flags, answer.canonname.as_deref()) {
+        with_buffers(|buffers| match decide(state(), &request, buffers) {
+            Decision::Serve(()) => {
+                match build_list(&buffers.entries, request.flags, buffers.canonname()) {
                     Ok(list) => {
                         shim_log!(
                             Debug,
                             "getaddrinfo({:?}, {:?}): {} entries in {} us",
                             request.node,
                             request.service,
-                            answer.entries.len(),
+                            buffers.entries.len(),
                             started.map_or(0, |s| s.elapsed().as_micros())
                         );
                         // SAFETY: `res` is non-NULL and writable by the caller's contract.
@@ -236,7 +239,7 @@ pub unsafe extern "C" fn getaddrinfo(
                 // SAFETY: forwarded unchanged.
                 unsafe { real::getaddrinfo(node, service, hints, res) }
             }
-        }
+        })
     })
 }
 

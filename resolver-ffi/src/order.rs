@@ -237,13 +237,16 @@ fn compare(
 }
 
 /// The order glibc returns `destinations` in, given the source found for each: a
-/// permutation of indices. Ties keep the original order (rule 10), so the sort is stable.
+/// permutation of indices, written to `order` (a caller's buffer, reused between calls). Ties
+/// keep the original order (rule 10), so the sort is stable.
 pub fn sorted_order(
     policy: &Policy,
     destinations: &[IpAddr],
     sources: &[Option<SourceInfo>],
-) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..destinations.len()).collect();
+    order: &mut Vec<usize>,
+) {
+    order.clear();
+    order.extend(0..destinations.len());
     order.sort_by(|&a, &b| {
         let (Some(&d1), Some(&d2)) = (destinations.get(a), destinations.get(b)) else {
             return a.cmp(&b);
@@ -252,7 +255,6 @@ pub fn sorted_order(
         let s2 = sources.get(b).and_then(Option::as_ref);
         compare(policy, d1, s1, d2, s2).then(a.cmp(&b))
     });
-    order
 }
 
 #[cfg(test)]
@@ -274,10 +276,9 @@ mod tests {
 
     fn order(dests: &[&str], sources: &[Option<SourceInfo>]) -> Vec<String> {
         let dests: Vec<IpAddr> = dests.iter().map(|d| ip(d)).collect();
-        sorted_order(&Policy::default(), &dests, sources)
-            .into_iter()
-            .map(|i| dests[i].to_string())
-            .collect()
+        let mut order = Vec::new();
+        sorted_order(&Policy::default(), &dests, sources, &mut order);
+        order.into_iter().map(|i| dests[i].to_string()).collect()
     }
 
     fn label(addr: IpAddr) -> i32 {

@@ -147,7 +147,7 @@ const TYPE_PROTOS: [TypeProto; 7] = [
 ];
 
 /// One (socket type, protocol, port) combination every address is returned with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct ServTuple {
     /// `ai_socktype`.
     pub(crate) socktype: c_int,
@@ -155,6 +155,48 @@ pub(crate) struct ServTuple {
     pub(crate) protocol: c_int,
     /// Port, host byte order.
     pub(crate) port: u16,
+}
+
+/// The tuples of one call: at most one per row of glibc's table, kept inline so that a warm
+/// getaddrinfo call allocates nothing for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct ServTuples {
+    tuples: [ServTuple; TYPE_PROTOS.len()],
+    len: usize,
+}
+
+impl ServTuples {
+    fn one(tuple: ServTuple) -> Self {
+        let mut tuples = ServTuples::default();
+        tuples.push(tuple);
+        tuples
+    }
+
+    /// Appends `tuple`; the table has one row per tuple, so there is always room.
+    fn push(&mut self, tuple: ServTuple) {
+        if let Some(slot) = self.tuples.get_mut(self.len) {
+            *slot = tuple;
+            self.len += 1;
+        }
+    }
+}
+
+impl FromIterator<ServTuple> for ServTuples {
+    fn from_iter<I: IntoIterator<Item = ServTuple>>(iter: I) -> Self {
+        let mut tuples = ServTuples::default();
+        for tuple in iter {
+            tuples.push(tuple);
+        }
+        tuples
+    }
+}
+
+impl std::ops::Deref for ServTuples {
+    type Target = [ServTuple];
+
+    fn deref(&self) -> &[ServTuple] {
+        self.tuples.get(..self.len).unwrap_or_default()
+    }
 }
 
 /// Looks a service name up for one protocol: `Some(port)` or `None` when unknown.
@@ -166,7 +208,7 @@ pub(crate) fn serv_tuples(
     protocol: c_int,
     service: Service<'_>,
     lookup: &mut ServiceLookup<'_>,
-) -> Result<Vec<ServTuple>, c_int> {
+) -> Result<ServTuples, c_int> {
     let matches = |tp: &TypeProto| {
         (socktype == 0 || socktype == tp.socktype)
             && (protocol == 0 || tp.protocol_any || protocol == tp.protocol)
@@ -199,18 +241,18 @@ pub(crate) fn serv_tuples(
         Service::Name(_) => None,
     };
     match (port, chosen, service) {
-        (Some(port), Some(tp), _) => Ok(vec![tuple(tp, port)]),
+        (Some(port), Some(tp), _) => Ok(ServTuples::one(tuple(tp, port))),
         (Some(port), None, _) => Ok(TYPE_PROTOS
             .iter()
             .filter(|tp| tp.default)
             .map(|tp| tuple(tp, port))
             .collect()),
         (None, Some(tp), Service::Name(name)) => match lookup(name, tp.name) {
-            Some(port) => Ok(vec![tuple(tp, port)]),
+            Some(port) => Ok(ServTuples::one(tuple(tp, port))),
             None => Err(EAI_SERVICE),
         },
         (None, None, Service::Name(name)) => {
-            let found: Vec<ServTuple> = TYPE_PROTOS
+            let found: ServTuples = TYPE_PROTOS
                 .iter()
                 .filter(|tp| !tp.no_service)
                 .filter_map(|tp| lookup(name, tp.name).map(|port| tuple(tp, port)))

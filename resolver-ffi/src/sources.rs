@@ -46,8 +46,13 @@ pub(crate) struct SourceCache {
 }
 
 impl SourceCache {
-    /// The source glibc would find for each destination (`None`: unreachable).
-    pub(crate) fn sources_for(&self, destinations: &[SocketAddr]) -> Vec<Option<SourceInfo>> {
+    /// The source glibc would find for each destination (`None`: unreachable), written to
+    /// `sources` (a caller's buffer, reused between calls).
+    pub(crate) fn sources_for(
+        &self,
+        destinations: &[SocketAddr],
+        sources: &mut Vec<Option<SourceInfo>>,
+    ) {
         let now = Instant::now();
         let mut table = self.table.lock();
         let stale = table
@@ -59,20 +64,18 @@ impl SourceCache {
                 ..Table::default()
             };
         }
-        destinations
-            .iter()
-            .map(|destination| {
-                if let Some(known) = table.by_destination.get(destination) {
-                    return *known;
-                }
-                let found = probe(*destination).map(|addr| {
-                    let interfaces = table.interfaces.get_or_insert_with(read_interfaces);
-                    describe(addr, interfaces)
-                });
-                table.by_destination.insert(*destination, found);
-                found
-            })
-            .collect()
+        sources.clear();
+        sources.extend(destinations.iter().map(|destination| {
+            if let Some(known) = table.by_destination.get(destination) {
+                return *known;
+            }
+            let found = probe(*destination).map(|addr| {
+                let interfaces = table.interfaces.get_or_insert_with(read_interfaces);
+                describe(addr, interfaces)
+            });
+            table.by_destination.insert(*destination, found);
+            found
+        }));
     }
 }
 
@@ -199,7 +202,8 @@ mod tests {
     fn a_loopback_destination_has_a_loopback_source() {
         let cache = SourceCache::default();
         let dest: SocketAddr = (Ipv4Addr::new(127, 0, 0, 1), 80).into();
-        let sources = cache.sources_for(&[dest, dest]);
+        let mut sources = Vec::new();
+        cache.sources_for(&[dest, dest], &mut sources);
         assert_eq!(sources.len(), 2);
         let first = sources[0].expect("loopback is always routable");
         assert_eq!(first.addr, IpAddr::V4(Ipv4Addr::LOCALHOST));

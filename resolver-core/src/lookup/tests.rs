@@ -36,6 +36,14 @@ fn answer(addrs: &[&str]) -> QueryOutcome {
     }
 }
 
+/// NOERROR whose answer section is only a CNAME to `target` (no record of the asked type).
+fn cname_only(target: &str) -> QueryOutcome {
+    QueryOutcome::Answer {
+        addrs: vec![],
+        canonical_name: Some(target.into()),
+    }
+}
+
 const BOTH: QueryTypes = QueryTypes {
     a: true,
     aaaa: true,
@@ -107,9 +115,10 @@ fn nodata_on_a_still_asks_aaaa_of_the_same_candidate() {
 }
 
 #[test]
-fn cname_only_answer_ends_the_search_like_glibc() {
+fn cname_only_answer_ends_the_search_with_no_recovery_like_glibc() {
     // A non-empty answer section is a positive answer for __res_context_search even when
-    // the chain ends without records of the asked type.
+    // the chain ends without records of the asked type; glibc's getanswer_r then finds no
+    // address and says NO_RECOVERY. The later candidate is not asked.
     let p = plan(&[
         (
             "ext.default.svc.cluster.local",
@@ -124,19 +133,52 @@ fn cname_only_answer_ends_the_search_like_glibc() {
             aaaa: false,
         },
     );
-    let found = run(
+    let error = run(
         &mut lookup,
         vec![(
             ("ext.default.svc.cluster.local", rtype::A),
-            QueryOutcome::Answer {
-                addrs: vec![],
-                canonical_name: Some("www.example.com".into()),
-            },
+            cname_only("www.example.com"),
         )],
     )
+    .unwrap_err();
+    assert!(error.is_no_recovery(), "got {error:?}");
+    assert!(error.is_not_found());
+}
+
+#[test]
+fn cname_only_for_both_types_is_no_recovery() {
+    let mut lookup = Lookup::new(plan(&[("alias", AskReason::AsIsLast)]), BOTH);
+    let error = run(
+        &mut lookup,
+        vec![
+            (("alias", rtype::A), cname_only("target")),
+            (("alias", rtype::AAAA), cname_only("target")),
+        ],
+    )
+    .unwrap_err();
+    assert!(error.is_no_recovery(), "got {error:?}");
+}
+
+#[test]
+fn cname_only_for_one_type_with_addresses_for_the_other_is_found() {
+    // A CNAME to a name with only A records, asked for A and AAAA: the A addresses.
+    let mut lookup = Lookup::new(plan(&[("alias", AskReason::AsIsLast)]), BOTH);
+    let found = run(
+        &mut lookup,
+        vec![
+            (
+                ("alias", rtype::A),
+                QueryOutcome::Answer {
+                    addrs: vec!["198.18.2.2".parse().unwrap()],
+                    canonical_name: Some("v4only".into()),
+                },
+            ),
+            (("alias", rtype::AAAA), cname_only("v4only")),
+        ],
+    )
     .unwrap();
-    assert!(found.addrs.is_empty());
-    assert_eq!(found.canonical_name, "www.example.com");
+    assert_eq!(found.addrs, ["198.18.2.2".parse::<IpAddr>().unwrap()]);
+    assert_eq!(found.canonical_name, "v4only");
 }
 
 #[test]

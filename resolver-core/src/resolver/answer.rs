@@ -24,6 +24,8 @@ pub enum Source {
 pub(crate) enum NegativeAnswer {
     NxDomain,
     NoData,
+    /// A CNAME chain ending without an address ([`Error::NoRecovery`]).
+    NoRecovery,
 }
 
 impl NegativeAnswer {
@@ -31,6 +33,7 @@ impl NegativeAnswer {
         match self {
             NegativeAnswer::NxDomain => Error::NxDomain,
             NegativeAnswer::NoData => Error::NoData,
+            NegativeAnswer::NoRecovery => Error::NoRecovery,
         }
     }
 }

@@ -152,6 +152,7 @@ fn from_dns(
                 let negative = match &error {
                     Error::NxDomain => NegativeAnswer::NxDomain,
                     Error::NoData => NegativeAnswer::NoData,
+                    Error::NoRecovery => NegativeAnswer::NoRecovery,
                     _ => return Err(error),
                 };
                 return Ok(Arc::new(LookupAnswer::negative(negative, ttl)));

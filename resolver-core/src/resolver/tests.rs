@@ -169,6 +169,33 @@ fn externalname_cname_gives_target_addresses_and_canonical_name() {
 }
 
 #[test]
+fn cname_chain_without_address_is_no_recovery() {
+    // `noaddr` has only an AAAA record: A asks end at the CNAME. (The scripted zone sends no
+    // SOA with a CNAME-only answer, so RFC 2308 gives it no negative TTL: nothing is cached.)
+    let transport = cluster()
+        .with("alias.example.com", cname("noaddr.example.com"))
+        .with("noaddr.example.com", aaaa("2001:db8::7"));
+    let f = fixture(transport, POD_RESOLV, "", "hosts: files dns\n");
+    let inet = LookupOptions {
+        family: Family::Inet,
+        addrconfig: false,
+    };
+    let error = f.resolver.lookup("alias.example.com", inet).unwrap_err();
+    assert!(error.is_no_recovery(), "got {error:?}");
+    assert_eq!(
+        f.transport.asked(),
+        [
+            ("alias.example.com.svc.cluster.local".to_string(), rtype::A),
+            ("alias.example.com".to_string(), rtype::A),
+        ]
+    );
+    // Both families: the AAAA at the end of the chain is an answer.
+    let answer = f.resolver.lookup("alias.example.com", BOTH).unwrap();
+    assert_eq!(ips(&answer), ["2001:db8::7"]);
+    assert_eq!(answer.canonical_name, "noaddr.example.com");
+}
+
+#[test]
 fn hosts_file_answers_before_dns() {
     let f = pod();
     let answer = f.resolver.lookup("pinned", BOTH).unwrap();

@@ -9,7 +9,8 @@ use libc::{AF_INET, AF_INET6, AF_UNSPEC};
 use resolver_core::resolver::{LookupAnswer, QueryEvent, inet_aton_exact};
 use resolver_core::{Family, LookupOptions};
 
-use super::{Answer, Decision};
+use super::Decision;
+use super::buffers::CallBuffers;
 use crate::addrinfo::Entry;
 use crate::consts::*;
 use crate::errors::{Failure, classify, eai_code, eai_code_inet_shortcut};
@@ -18,15 +19,8 @@ use crate::order::sorted_order;
 use crate::service::ServTuple;
 use crate::state::ShimState;
 
-/// Addresses found for the node, before sorting and service expansion.
-#[derive(Debug)]
-pub(super) struct Found {
-    pub(super) addrs: Vec<(IpAddr, u32)>,
-    pub(super) canonname: Option<String>,
-}
-
 /// glibc `get_local_addresses`: IPv6 then IPv4, the wildcard with `AI_PASSIVE`, else loopback.
-pub(super) fn local_addresses(family: c_int, flags: c_int) -> Found {
+pub(super) fn local_addresses(family: c_int, flags: c_int, out: &mut CallBuffers) {
     let passive = flags & AI_PASSIVE != 0;
     let v6 = IpAddr::V6(if passive {
         Ipv6Addr::UNSPECIFIED
@@ -38,28 +32,30 @@ pub(super) fn local_addresses(family: c_int, flags: c_int) -> Found {
     } else {
         Ipv4Addr::LOCALHOST
     });
-    let addrs = match family {
-        AF_INET => vec![(v4, 0)],
-        AF_INET6 => vec![(v6, 0)],
-        _ => vec![(v6, 0), (v4, 0)],
-    };
-    Found {
-        addrs,
-        canonname: None,
+    match family {
+        AF_INET => out.addrs.push((v4, 0)),
+        AF_INET6 => out.addrs.push((v6, 0)),
+        _ => out.addrs.extend([(v6, 0), (v4, 0)]),
     }
 }
 
-/// glibc `text_to_binary_address`: `Serve(Some)` for a numeric host, `Serve(None)` for a name.
-pub(super) fn numeric_host(node: &CStr, family: c_int, flags: c_int) -> Decision<Option<Found>> {
+/// glibc `text_to_binary_address`: `Serve(true)` for a numeric host (its address now in
+/// `out`), `Serve(false)` for a name.
+pub(super) fn numeric_host(
+    node: &CStr,
+    family: c_int,
+    flags: c_int,
+    out: &mut CallBuffers,
+) -> Decision<bool> {
     let Ok(text) = node.to_str() else {
-        return Decision::Serve(None);
+        return Decision::Serve(false);
     };
-    let canonname = (flags & AI_CANONNAME != 0).then(|| text.to_owned());
-    let one = |addr: IpAddr, scope: u32| {
-        Decision::Serve(Some(Found {
-            addrs: vec![(addr, scope)],
-            canonname: canonname.clone(),
-        }))
+    let mut one = |addr: IpAddr, scope: u32| {
+        out.addrs.push((addr, scope));
+        if flags & AI_CANONNAME != 0 {
+            out.set_canonname(text);
+        }
+        Decision::Serve(true)
     };
     if let Some(v4) = inet_aton_exact(text) {
         return match family {
@@ -73,7 +69,7 @@ pub(super) fn numeric_host(node: &CStr, family: c_int, flags: c_int) -> Decision
         None => (text, None),
     };
     let Ok(v6) = address.parse::<Ipv6Addr>() else {
-        return Decision::Serve(None);
+        return Decision::Serve(false);
     };
     let addr = match family {
         AF_UNSPEC | AF_INET6 => IpAddr::V6(v6),
@@ -134,22 +130,16 @@ fn lookup_family(
         })
 }
 
-/// Looks a name up through the resolver, per family as glibc's NSS loop does.
+/// Looks a name up through the resolver, per family as glibc's NSS loop does; the addresses
+/// (and the canonical name with `AI_CANONNAME`) go to `out`.
 pub(super) fn resolve(
     state: &ShimState,
     name: &str,
     family: c_int,
     flags: c_int,
-) -> Decision<Found> {
-    let canon = |answer: &LookupAnswer| {
-        (flags & AI_CANONNAME != 0).then(|| {
-            if answer.canonical_name.is_empty() {
-                name.to_owned()
-            } else {
-                answer.canonical_name.clone()
-            }
-        })
-    };
+    out: &mut CallBuffers,
+) -> Decision<()> {
+    let want_canon = flags & AI_CANONNAME != 0;
     let mapped = flags & AI_V4MAPPED != 0;
     let core_family = match family {
         AF_INET => Family::Inet,
@@ -158,37 +148,40 @@ pub(super) fn resolve(
     };
     let six = lookup_family(state, name, core_family);
     let got_ipv6 = family == AF_INET6 && six.as_ref().is_ok_and(|a| !a.addrs.is_empty());
-    let mut addrs: Vec<(IpAddr, u32)> = Vec::new();
-    let mut canonname = None;
     if let Ok(answer) = &six {
         // glibc drops v4-mapped answers to an AF_INET6 question unless AI_ALL.
         let drop_mapped = got_ipv6 && mapped && flags & AI_ALL == 0;
-        addrs.extend(
+        out.addrs.extend(
             answer
                 .addrs
                 .iter()
                 .filter(|a| !(drop_mapped && is_v4_mapped(a)))
                 .map(|&a| (a, 0)),
         );
-        canonname = canon(answer);
+        if want_canon {
+            out.set_canonname(canonical_name(answer, name));
+        }
     }
     // glibc asks AF_INET after AF_INET6 only with AI_V4MAPPED, and then only with AI_ALL or
     // when IPv6 found nothing; IPv4 answers come back as v4-mapped IPv6 addresses.
     let four = if family == AF_INET6 && mapped && (flags & AI_ALL != 0 || !got_ipv6) {
         let four = lookup_family(state, name, Family::Inet);
         if let Ok(answer) = &four {
-            addrs.extend(answer.addrs.iter().filter_map(|a| match a {
-                IpAddr::V4(v4) => Some((IpAddr::V6(v4.to_ipv6_mapped()), 0)),
-                IpAddr::V6(_) => None,
-            }));
-            canonname = canonname.or_else(|| canon(answer));
+            out.addrs
+                .extend(answer.addrs.iter().filter_map(|a| match a {
+                    IpAddr::V4(v4) => Some((IpAddr::V6(v4.to_ipv6_mapped()), 0)),
+                    IpAddr::V6(_) => None,
+                }));
+            if want_canon && out.canonname().is_none() {
+                out.set_canonname(canonical_name(answer, name));
+            }
         }
         Some(four)
     } else {
         None
     };
-    if !addrs.is_empty() {
-        return Decision::Serve(Found { addrs, canonname });
+    if !out.addrs.is_empty() {
+        return Decision::Serve(());
     }
     if six.is_ok() && four.as_ref().is_none_or(Result::is_ok) {
         // Answers, but none glibc would return (v4-mapped ones dropped): no entry at all,
@@ -211,6 +204,15 @@ pub(super) fn resolve(
     }
 }
 
+/// The canonical name of an answer for `name`: the end of its CNAME chain, or `name`.
+fn canonical_name<'a>(answer: &'a LookupAnswer, name: &'a str) -> &'a str {
+    if answer.canonical_name.is_empty() {
+        name
+    } else {
+        &answer.canonical_name
+    }
+}
+
 fn is_v4_mapped(addr: &IpAddr) -> bool {
     matches!(addr, IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some())
 }
@@ -229,29 +231,32 @@ fn log_query(event: &QueryEvent<'_>) {
     );
 }
 
-/// Sorts the addresses like glibc and pairs each with every service tuple.
-pub(super) fn expand(state: &ShimState, found: Found, tuples: &[ServTuple]) -> Answer {
-    let mut addrs = found.addrs;
-    if addrs.len() > 1 {
+/// Sorts `out.addrs` like glibc and pairs each with every service tuple into `out.entries`.
+/// Everything happens in `out`'s vectors: a warm call reuses their memory.
+pub(super) fn expand(state: &ShimState, tuples: &[ServTuple], out: &mut CallBuffers) {
+    if out.addrs.len() > 1 {
         let port = tuples.first().map_or(0, |t| t.port);
-        let destinations: Vec<SocketAddr> = addrs
-            .iter()
-            .map(|&(ip, scope)| match ip {
+        let sort = &mut out.sort;
+        sort.destinations.clear();
+        sort.destinations
+            .extend(out.addrs.iter().map(|&(ip, scope)| match ip {
                 IpAddr::V4(v4) => SocketAddr::from((v4, port)),
                 IpAddr::V6(v6) => SocketAddr::V6(SocketAddrV6::new(v6, port, 0, scope)),
-            })
-            .collect();
-        let sources = state.sources.sources_for(&destinations);
-        let ips: Vec<IpAddr> = addrs.iter().map(|&(ip, _)| ip).collect();
-        let order = sorted_order(&state.policy, &ips, &sources);
-        addrs = order
-            .into_iter()
-            .filter_map(|i| addrs.get(i).copied())
-            .collect();
+            }));
+        state
+            .sources
+            .sources_for(&sort.destinations, &mut sort.sources);
+        sort.ips.clear();
+        sort.ips.extend(out.addrs.iter().map(|&(ip, _)| ip));
+        sorted_order(&state.policy, &sort.ips, &sort.sources, &mut sort.order);
+        sort.sorted.clear();
+        sort.sorted
+            .extend(sort.order.iter().filter_map(|&i| out.addrs.get(i).copied()));
+        std::mem::swap(&mut out.addrs, &mut sort.sorted);
     }
-    let entries = addrs
-        .iter()
-        .flat_map(|&(ip, scope_id)| {
+    out.entries.clear();
+    out.entries
+        .extend(out.addrs.iter().flat_map(|&(ip, scope_id)| {
             tuples.iter().map(move |t| Entry {
                 ip,
                 scope_id,
@@ -259,10 +264,5 @@ pub(super) fn expand(state: &ShimState, found: Found, tuples: &[ServTuple]) -> A
                 protocol: t.protocol,
                 port: t.port,
             })
-        })
-        .collect();
-    Answer {
-        entries,
-        canonname: found.canonname,
-    }
+        }));
 }
