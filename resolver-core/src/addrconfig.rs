@@ -46,10 +46,10 @@ impl AddrConfig {
     pub fn current(&self) -> FamiliesSeen {
         let now = Instant::now();
         let mut last = self.last.lock();
-        if let Some((when, seen)) = *last {
-            if now.duration_since(when) < RECHECK {
-                return seen;
-            }
+        if let Some((when, seen)) = *last
+            && now.duration_since(when) < RECHECK
+        {
+            return seen;
         }
         let seen = detect();
         *last = Some((now, seen));

@@ -159,11 +159,11 @@ impl Resolver {
         self.forget_if_reloaded(&config);
         let now = Instant::now();
         let key = CacheKey::new(options.cache_tag(host), host);
-        if let (Some(cache), Some(key)) = (&self.results, &key) {
-            if let CacheLookup::Fresh { value, .. } = cache.get(key, now) {
-                Stats::add(&self.stats.cache_hits, 1);
-                return value.into_result();
-            }
+        if let (Some(cache), Some(key)) = (&self.results, &key)
+            && let CacheLookup::Fresh { value, .. } = cache.get(key, now)
+        {
+            Stats::add(&self.stats.cache_hits, 1);
+            return value.into_result();
         }
         Stats::add(&self.stats.cache_misses, 1);
         let derived = self.derived(&config);

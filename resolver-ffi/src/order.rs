@@ -227,11 +227,11 @@ fn compare(
         order => return order,
     }
     // Rule 9: longest matching prefix, same family only.
-    if let (Some(s1), Some(s2)) = (s1, s2) {
-        if d1.is_ipv4() == d2.is_ipv4() {
-            let (bits1, bits2) = common_prefix_bits(d1, s1, d2, s2);
-            return bits2.cmp(&bits1);
-        }
+    if let (Some(s1), Some(s2)) = (s1, s2)
+        && d1.is_ipv4() == d2.is_ipv4()
+    {
+        let (bits1, bits2) = common_prefix_bits(d1, s1, d2, s2);
+        return bits2.cmp(&bits1);
     }
     Ordering::Equal
 }

@@ -124,11 +124,11 @@ impl Nsd {
         let addrs = self.addrs.clone();
         let mut exited = None;
         let ready = poll_until(READY_TIMEOUT, READY_STEP, || {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    exited = Some(status);
-                    return true;
-                }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                exited = Some(status);
+                return true;
             }
             addrs.iter().all(|a| self.answers(*a))
         });

@@ -89,10 +89,10 @@ impl<V: Clone> Shard<V> {
             *existing = entry;
             return;
         }
-        if self.entries.len() >= self.capacity {
-            if let Some((evicted, _)) = self.entries.pop_lru() {
-                self.key_bytes = self.key_bytes.saturating_sub(evicted.len());
-            }
+        if self.entries.len() >= self.capacity
+            && let Some((evicted, _)) = self.entries.pop_lru()
+        {
+            self.key_bytes = self.key_bytes.saturating_sub(evicted.len());
         }
         self.key_bytes += key.len();
         self.entries.push(Box::from(key), entry);

@@ -113,10 +113,10 @@ impl ResolvConf {
         for line in text.split('\n') {
             if let Some(value) = keyword_value(line, "nameserver") {
                 let token = first_word(value);
-                if conf.nameservers.len() < MAX_NAMESERVERS {
-                    if let Some(server) = parse_nameserver(token) {
-                        conf.nameservers.push(server);
-                    }
+                if conf.nameservers.len() < MAX_NAMESERVERS
+                    && let Some(server) = parse_nameserver(token)
+                {
+                    conf.nameservers.push(server);
                 }
             } else if let Some(value) = keyword_value(line, "domain") {
                 let token = first_word(value);
@@ -257,10 +257,8 @@ fn scope_id(address: &Ipv6Addr, scope: &str) -> Option<u32> {
     let octets = address.octets();
     let link_local = (address.segments()[0] & 0xffc0) == 0xfe80
         || (octets[0] == 0xff && matches!(octets[1] & 0x0f, 1 | 2));
-    if link_local {
-        if let Some(index) = interface_index(scope) {
-            return Some(index);
-        }
+    if link_local && let Some(index) = interface_index(scope) {
+        return Some(index);
     }
     if scope.is_empty() || !scope.bytes().all(|b| b.is_ascii_digit()) {
         return None;

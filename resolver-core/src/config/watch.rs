@@ -165,12 +165,12 @@ impl WatchedConfig {
         let now = nanos(self.epoch.elapsed());
         if now >= self.next_check_nanos.load(Ordering::Relaxed) {
             // Whoever holds the lock is checking already: use what is there meanwhile.
-            if let Some(mut files) = self.files.try_lock() {
-                if now >= self.next_check_nanos.load(Ordering::Relaxed) {
-                    self.next_check_nanos
-                        .store(now.saturating_add(nanos(CHECK_INTERVAL)), Ordering::Relaxed);
-                    self.check(&mut files);
-                }
+            if let Some(mut files) = self.files.try_lock()
+                && now >= self.next_check_nanos.load(Ordering::Relaxed)
+            {
+                self.next_check_nanos
+                    .store(now.saturating_add(nanos(CHECK_INTERVAL)), Ordering::Relaxed);
+                self.check(&mut files);
             }
         }
         self.current.read().clone()
@@ -199,14 +199,13 @@ impl WatchedConfig {
         let mut changed = false;
 
         // glibc's `no-reload` (RES_NORELOAD): "do not re-read resolv.conf after changes".
-        if !old.resolv.no_reload {
-            if let Outcome::Changed(text) =
+        if !old.resolv.no_reload
+            && let Outcome::Changed(text) =
                 refresh(&self.paths.resolv_conf, &mut files.resolv_conf, false)
-            {
-                let mut resolv = ResolvConf::parse(text.as_deref().unwrap_or_default());
-                resolv.apply_env(self.localdomain.as_deref(), self.res_options.as_deref());
-                changed |= replace_if_different(&mut new.resolv, resolv);
-            }
+        {
+            let mut resolv = ResolvConf::parse(text.as_deref().unwrap_or_default());
+            resolv.apply_env(self.localdomain.as_deref(), self.res_options.as_deref());
+            changed |= replace_if_different(&mut new.resolv, resolv);
         }
         if let Outcome::Changed(text) = refresh(&self.paths.host_conf, &mut files.host_conf, false)
         {

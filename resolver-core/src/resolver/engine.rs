@@ -55,10 +55,11 @@ pub(super) fn resolve(
         } => (*files, *dns, *files_first),
         HostsSources::NotMine { what } => return Err(Error::UnsupportedSource(what.clone())),
     };
-    if files && (files_first || !dns) {
-        if let Some(answer) = from_hosts(resolver, config, host, options.family) {
-            return Ok(Arc::new(answer));
-        }
+    if files
+        && (files_first || !dns)
+        && let Some(answer) = from_hosts(resolver, config, host, options.family)
+    {
+        return Ok(Arc::new(answer));
     }
     let result = if dns {
         from_dns(resolver, config, derived, host, options, on_event)
@@ -69,10 +70,13 @@ pub(super) fn resolve(
     // when DNS could not be used at all — no nameserver, or sockets failing — never after a
     // negative answer or a timeout (those are NOTFOUND / TRYAGAIN, which return).
     let dns_unavailable = matches!(result, Err(Error::NoNameservers | Error::Io { .. }));
-    if files && dns && !files_first && dns_unavailable {
-        if let Some(answer) = from_hosts(resolver, config, host, options.family) {
-            return Ok(Arc::new(answer));
-        }
+    if files
+        && dns
+        && !files_first
+        && dns_unavailable
+        && let Some(answer) = from_hosts(resolver, config, host, options.family)
+    {
+        return Ok(Arc::new(answer));
     }
     result
 }
@@ -174,20 +178,20 @@ fn ask(
 ) -> (Arc<QueryOutcome>, Duration) {
     let started = Instant::now();
     let key = CacheKey::new(qtype, name);
-    if let (Some(cache), Some(key)) = (&resolver.questions, &key) {
-        if let CacheLookup::Fresh { value, remaining } = cache.get(key, started) {
-            on_event(&QueryEvent {
-                name,
-                qtype,
-                outcome: &value,
-                from_cache: true,
-                server: None,
-                over_tcp: false,
-                queries_sent: 0,
-                elapsed: started.elapsed(),
-            });
-            return (value, remaining);
-        }
+    if let (Some(cache), Some(key)) = (&resolver.questions, &key)
+        && let CacheLookup::Fresh { value, remaining } = cache.get(key, started)
+    {
+        on_event(&QueryEvent {
+            name,
+            qtype,
+            outcome: &value,
+            from_cache: true,
+            server: None,
+            over_tcp: false,
+            queries_sent: 0,
+            elapsed: started.elapsed(),
+        });
+        return (value, remaining);
     }
     let exchange = resolver.transport.exchange(name, qtype, &derived.transport);
     let (outcome, ttl, server, over_tcp, sent) = match exchange {

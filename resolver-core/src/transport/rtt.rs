@@ -109,10 +109,10 @@ impl RttTable {
         let index = match entries.iter().position(|e| e.server == server) {
             Some(index) => index,
             None => {
-                if entries.len() >= MAX_ENTRIES {
-                    if let Some(oldest) = (0..entries.len()).min_by_key(|&i| entries[i].last_used) {
-                        entries.swap_remove(oldest);
-                    }
+                if entries.len() >= MAX_ENTRIES
+                    && let Some(oldest) = (0..entries.len()).min_by_key(|&i| entries[i].last_used)
+                {
+                    entries.swap_remove(oldest);
                 }
                 entries.push(Entry {
                     server,

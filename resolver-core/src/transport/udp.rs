@@ -59,10 +59,10 @@ struct ServerTrack {
 /// Dual-stack relies on Linux's default `net.ipv6.bindv6only = 0`: std offers no safe way to
 /// clear `IPV6_V6ONLY`, and this crate has no unsafe code.
 fn open_socket(servers: &[SocketAddr]) -> io::Result<(UdpSocket, bool)> {
-    if servers.iter().any(SocketAddr::is_ipv6) {
-        if let Ok(socket) = UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0)) {
-            return Ok((socket, true));
-        }
+    if servers.iter().any(SocketAddr::is_ipv6)
+        && let Ok(socket) = UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0))
+    {
+        return Ok((socket, true));
     }
     UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).map(|socket| (socket, false))
 }

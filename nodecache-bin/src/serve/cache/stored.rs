@@ -168,10 +168,9 @@ impl StoredAnswer {
         if let (Some(ours), Some(theirs)) = (
             out.get_mut(HEADER_LEN..self.question_end),
             client_msg.get(HEADER_LEN..query.question_end),
-        ) {
-            if ours.len() == theirs.len() {
-                ours.copy_from_slice(theirs);
-            }
+        ) && ours.len() == theirs.len()
+        {
+            ours.copy_from_slice(theirs);
         }
         for &at in self.ttl_offsets.iter() {
             let at = usize::from(at);

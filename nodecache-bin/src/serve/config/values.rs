@@ -149,11 +149,11 @@ pub(crate) fn format_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
     if millis == 0 {
         "0s".to_owned()
-    } else if millis % 3_600_000 == 0 {
+    } else if millis.is_multiple_of(3_600_000) {
         format!("{}h", millis / 3_600_000)
-    } else if millis % 60_000 == 0 {
+    } else if millis.is_multiple_of(60_000) {
         format!("{}m", millis / 60_000)
-    } else if millis % 1_000 == 0 {
+    } else if millis.is_multiple_of(1_000) {
         format!("{}s", millis / 1_000)
     } else {
         format!("{millis}ms")
@@ -163,7 +163,7 @@ pub(crate) fn format_duration(duration: Duration) -> String {
 /// A size as this module reads it back: `NGiB`/`NMiB`/`NKiB` when exact, else bytes.
 pub(crate) fn format_size(bytes: usize) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if bytes != 0 && bytes % (1 << shift) == 0 {
+        if bytes != 0 && bytes.is_multiple_of(1 << shift) {
             return format!("{}{unit}", bytes >> shift);
         }
     }

@@ -96,10 +96,10 @@ impl NodeSetup {
         if config.setup_interface.is_none() && !config.setup_iptables {
             return Ok(NodeSetup::default());
         }
-        if let Some(name) = &config.setup_interface {
-            if !is_valid_link_name(name) {
-                return Err(SetupError::InterfaceName { name: name.clone() });
-            }
+        if let Some(name) = &config.setup_interface
+            && !is_valid_link_name(name)
+        {
+            return Err(SetupError::InterfaceName { name: name.clone() });
         }
         let mut ips = Vec::new();
         for addr in &config.listen {
@@ -310,10 +310,8 @@ impl Active {
             }
             let link = Link::new(&self.runner, on);
             let held = link.addresses().is_ok_and(|held| held.contains(ip));
-            if held {
-                if let Err(error) = link.remove_address(*ip) {
-                    log(format_args!("removing address {ip} from {on}: {error}"));
-                }
+            if held && let Err(error) = link.remove_address(*ip) {
+                log(format_args!("removing address {ip} from {on}: {error}"));
             }
         }
         if let Some(name) = &owned.link {
