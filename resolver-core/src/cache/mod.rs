@@ -18,6 +18,7 @@ mod shard;
 mod tests;
 
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -40,8 +41,12 @@ pub struct CacheConfig {
     /// first when that shard is full. Zero disables the cache (nothing is stored).
     pub capacity: usize,
     /// Shards (rounded up to a power of two, at least 1, at most [`MAX_SHARDS`]): fewer lock
-    /// collisions between threads. Each shard holds `ceil(capacity / shards)` entries (at
-    /// least one), so the total may exceed `capacity` by less than one entry per shard.
+    /// collisions between threads. The cache as a whole holds `capacity` entries: a shard
+    /// may take up to twice its even share (keys never hash perfectly evenly, and a cache
+    /// sized for N names must hold N names), and once `capacity` is reached a new entry
+    /// replaces its shard's least recently used one. A shard that is empty when the cache
+    /// is full still takes its entry, so the total may exceed `capacity` by less than one
+    /// entry per shard.
     pub shards: usize,
     /// TTLs below this are raised to it (positive and negative alike).
     pub min_ttl: Duration,
@@ -123,6 +128,9 @@ pub struct Cache<V> {
     shard_mask: usize,
     /// Picks the shard; seeded apart from the maps' hashers (see the module docs).
     shard_hasher: MapHasher,
+    /// Entries held across all shards (kept exact under the shard locks; read without one
+    /// to decide whether an insert must evict).
+    held: AtomicUsize,
 }
 
 impl<V> std::fmt::Debug for Cache<V> {
@@ -138,7 +146,8 @@ impl<V: Clone> Cache<V> {
     /// An empty cache.
     pub fn new(config: CacheConfig) -> Self {
         let count = config.shard_count();
-        let per_shard = config.capacity.div_ceil(count).max(1);
+        // Twice the even share (see `CacheConfig::shards`): the global count is the limit.
+        let per_shard = config.capacity.div_ceil(count).saturating_mul(2).max(1);
         let shards = (0..count)
             .map(|_| Mutex::new(Shard::new(per_shard)))
             .collect::<Box<[_]>>();
@@ -147,6 +156,7 @@ impl<V: Clone> Cache<V> {
             shards,
             shard_mask: count - 1,
             shard_hasher: MapHasher::default(),
+            held: AtomicUsize::new(0),
         }
     }
 
@@ -159,9 +169,11 @@ impl<V: Clone> Cache<V> {
     /// used entry; an entry expired more than `stale_window` ago is removed and is a miss.
     pub fn get(&self, key: &CacheKey, now: Instant) -> CacheLookup<V> {
         let key = key.as_bytes();
-        self.shard(key)
-            .lock()
-            .get(key, now, self.config.stale_window)
+        let mut shard = self.shard(key).lock();
+        let before = shard.len();
+        let found = shard.get(key, now, self.config.stale_window);
+        self.forget(before - shard.len());
+        found
     }
 
     /// Stores a value for `ttl` (clamped by the config, see [`CacheConfig::clamp_ttl`];
@@ -177,29 +189,46 @@ impl<V: Clone> Cache<V> {
         let expires = match now.checked_add(ttl) {
             Some(expires) if !ttl.is_zero() => expires,
             _ => {
-                self.shard(key).lock().remove(key);
+                if self.shard(key).lock().remove(key) {
+                    self.forget(1);
+                }
                 return;
             }
         };
-        self.shard(key).lock().insert(key, value, expires);
+        let cache_full = self.held.load(Ordering::Relaxed) >= self.config.capacity;
+        let added = self
+            .shard(key)
+            .lock()
+            .insert(key, value, expires, cache_full);
+        self.held.fetch_add(added, Ordering::Relaxed);
     }
 
     /// Removes the entry for `key`; true when there was one.
     pub fn remove(&self, key: &CacheKey) -> bool {
         let key = key.as_bytes();
-        self.shard(key).lock().remove(key)
+        let removed = self.shard(key).lock().remove(key);
+        self.forget(usize::from(removed));
+        removed
     }
 
     /// Drops every entry.
     pub fn clear(&self) {
         for shard in self.shards.iter() {
-            shard.lock().clear();
+            let dropped = shard.lock().clear();
+            self.forget(dropped);
+        }
+    }
+
+    /// `gone` entries left the cache.
+    fn forget(&self, gone: usize) {
+        if gone > 0 {
+            self.held.fetch_sub(gone, Ordering::Relaxed);
         }
     }
 
     /// Entries held (expired ones not yet evicted included).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|shard| shard.lock().len()).sum()
+        self.held.load(Ordering::Relaxed)
     }
 
     /// True when nothing is held.

@@ -51,7 +51,8 @@ impl<V: Clone> Shard<V> {
     }
 
     /// Looks `key` up at `now`; a hit (fresh or stale) becomes the most recently used entry.
-    /// An entry expired more than `stale_window` ago is removed.
+    /// An entry expired more than `stale_window` ago is removed (the caller counts it gone
+    /// by comparing [`Shard::len`] before and after).
     pub(super) fn get(
         &mut self,
         key: &[u8],
@@ -80,22 +81,33 @@ impl<V: Clone> Shard<V> {
         CacheLookup::Miss
     }
 
-    /// Stores `value` until `expires`, replacing any entry for `key`; when the shard is full,
-    /// the least recently used entry makes room.
-    pub(super) fn insert(&mut self, key: &[u8], value: V, expires: Instant) {
+    /// Stores `value` until `expires`, replacing any entry for `key`. A new key first makes
+    /// room by dropping this shard's least recently used entry when the shard is at its own
+    /// limit or `cache_full` (the whole cache holds its capacity). Returns the change in the
+    /// number of entries held: 1 (added), 0 (replaced, or one evicted for it).
+    pub(super) fn insert(
+        &mut self,
+        key: &[u8],
+        value: V,
+        expires: Instant,
+        cache_full: bool,
+    ) -> usize {
         let entry = Entry { value, expires };
         if let Some(existing) = self.entries.get_mut(key) {
             // Replacing in place keeps the stored key and avoids a new allocation.
             *existing = entry;
-            return;
+            return 0;
         }
-        if self.entries.len() >= self.capacity
+        let mut evicted_one = false;
+        if (cache_full || self.entries.len() >= self.capacity)
             && let Some((evicted, _)) = self.entries.pop_lru()
         {
             self.key_bytes = self.key_bytes.saturating_sub(evicted.len());
+            evicted_one = true;
         }
         self.key_bytes += key.len();
         self.entries.push(Box::from(key), entry);
+        usize::from(!evicted_one)
     }
 
     /// Removes the entry for `key`; true when there was one.
@@ -109,10 +121,12 @@ impl<V: Clone> Shard<V> {
         }
     }
 
-    /// Drops every entry.
-    pub(super) fn clear(&mut self) {
+    /// Drops every entry; returns how many there were.
+    pub(super) fn clear(&mut self) -> usize {
+        let held = self.entries.len();
         self.entries.clear();
         self.key_bytes = 0;
+        held
     }
 
     /// Entries held.
