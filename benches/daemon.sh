@@ -147,6 +147,8 @@ server:
   do-ip6: no
   qname-minimisation: no
   module-config: "iterator"
+  # RFC 6761 reserves test.; unbound answers it locally (NXDOMAIN) unless told not to.
+  local-zone: "test." nodefault
   msg-cache-size: 16m
   rrset-cache-size: 32m
   outgoing-range: 4096
