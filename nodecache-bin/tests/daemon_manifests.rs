@@ -6,7 +6,8 @@
 //!
 //! YAML is parsed with PyYAML (python3-yaml), TOML with Python's tomllib, the schemas checked
 //! with `kubernetes-validate --strict` (PyPI; scripts/test.sh installs a pinned version).
-//! The TOML is not yet run through `nodecache serve --config FILE --check`: no such flag.
+//! The ConfigMap's TOML, placeholders filled in, is also run through the daemon itself
+//! (`nodecache serve --check --config FILE`), so a key the daemon does not know fails here.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -196,4 +197,60 @@ fn the_check_catches_a_daemonset_without_host_network_and_with_probes_elsewhere(
             out.stdout
         );
     }
+}
+
+/// The ConfigMap's `nodecache.toml`, extracted by PyYAML.
+const EXTRACT_TOML: &str = r#"
+import sys, yaml
+for doc in yaml.safe_load_all(open(sys.argv[1])):
+    if doc and doc.get("kind") == "ConfigMap":
+        sys.stdout.write(doc["data"]["nodecache.toml"])
+"#;
+
+#[test]
+fn the_configmap_is_accepted_by_the_daemon() {
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c")
+        .arg(EXTRACT_TOML)
+        .arg(daemon_dir().join("configmap.yaml"));
+    let extracted = run(cmd, Duration::from_secs(30)).expect("python3 runs");
+    assert!(extracted.success(), "{}", extracted.stderr);
+    // Placeholders as the README's sed fills them (benchmarking-range addresses here).
+    let toml = extracted
+        .stdout
+        .replace("__KUBE_DNS_CLUSTER_IP__", "198.18.5.10")
+        .replace("__KUBE_DNS_UPSTREAM_IP__", "198.18.5.11");
+    assert!(!toml.contains("__"), "placeholder left:\n{toml}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("nodecache.toml");
+    let resolv_conf = dir.path().join("resolv.conf");
+    std::fs::write(&config, &toml).expect("write config");
+    std::fs::write(&resolv_conf, "nameserver 198.18.0.53\n").expect("write resolv.conf");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nodecache"));
+    cmd.arg("serve")
+        .arg("--check")
+        .arg("--config")
+        .arg(&config)
+        .arg("--resolv-conf")
+        .arg(&resolv_conf);
+    let out = run(cmd, Duration::from_secs(30)).expect("nodecache runs");
+    assert!(
+        out.success(),
+        "nodecache serve --check rejects the ConfigMap: {}",
+        out.stderr
+    );
+    for line in [
+        "listen = [\"169.254.20.10:53\", \"198.18.5.10:53\"]",
+        "setup_iptables = true",
+        "cache_size = 10000",
+    ] {
+        assert!(out.stdout.contains(line), "{line} missing:\n{}", out.stdout);
+    }
+    assert!(
+        out.stdout.contains(
+            "zone = \"cluster.local.\", servers = [\"198.18.5.11:53\"], force_tcp = true"
+        ),
+        "{}",
+        out.stdout
+    );
 }
