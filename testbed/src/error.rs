@@ -41,6 +41,14 @@ pub enum Error {
         /// What was seen (exit status, log tail).
         detail: String,
     },
+    /// A tool ran but its output was not what it should print.
+    #[error("{tool}: unexpected output: {detail}")]
+    BadOutput {
+        /// Which tool.
+        tool: &'static str,
+        /// Exit status and output.
+        detail: String,
+    },
     /// A file the tests need (a build artifact) is not there.
     #[error("missing {what}: build it with `{hint}`")]
     Missing {

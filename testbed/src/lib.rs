@@ -22,6 +22,8 @@
 //!   preloaded, their output parsed by [`CLookup`] and [`CSummary`]; [`HttpServer`]: a page
 //!   to fetch by name.
 //! - [`Daemon`]: `nodecache serve` in a namespace; [`dig`]: one query with dig, parsed.
+//! - [`NodeBox`]: a node in a box, pod → host (the daemon on 169.254.20.10) → upstream (NSD),
+//!   with loss on either [`Hop`]; [`dnsperf`] drives load and parses its [`DnsperfReport`].
 //!
 //! Everything needs root and the tools named in [`REQUIRED_TOOLS`]; tests call
 //! [`require_netns`] first, which fails the test with the missing tool's name, or skips it when
@@ -42,6 +44,7 @@ mod iptables;
 mod lookup;
 mod netns;
 mod node;
+mod nodebox;
 mod nsd;
 mod preflight;
 mod process;
@@ -62,6 +65,10 @@ pub use netns::Netns;
 pub use node::{
     DEAD_DNS_ADDR, DNS_ADDR, DNS_IFACE, Node, NodeBuilder, POD_ADDR, POD_IFACE, SECOND_DNS_ADDR,
     kubernetes_resolv_conf,
+};
+pub use nodebox::{
+    BOX_ADMIN, BOX_HOST_POD_SIDE, BOX_HOST_UPSTREAM_SIDE, BOX_POD_ADDR, BOX_UPSTREAM_ADDR,
+    DnsperfReport, Hop, NODE_LOCAL_ADDR, NodeBox, dnsperf,
 };
 pub use nsd::Nsd;
 pub use preflight::{
