@@ -35,6 +35,17 @@ impl Daemon {
     /// Starts `binary serve args…` in `ns` and waits (bounded) until it prints its ready
     /// line; fails with its stderr if it exits first or stays silent.
     pub fn start_binary(ns: &Netns, binary: &Path, args: &[&str]) -> Result<Self> {
+        Self::start_binary_env(ns, binary, &[], args)
+    }
+
+    /// Like [`Daemon::start_binary`] with extra environment variables for the daemon
+    /// (`ip netns exec` passes its environment on to the program it runs).
+    pub fn start_binary_env(
+        ns: &Netns,
+        binary: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("nodecache-daemon-")
             .tempdir()
@@ -43,7 +54,8 @@ impl Daemon {
         let stderr = File::create(&stderr_path)
             .map_err(|e| Error::io(format!("creating {}", stderr_path.display()), e))?;
         let mut cmd = ns.command(binary);
-        cmd.arg("serve")
+        cmd.envs(env.iter().copied())
+            .arg("serve")
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -168,10 +168,21 @@ impl NodeBox {
     /// Starts `binary serve` in the host namespace with [`NodeBox::daemon_args`] plus
     /// `extra` (a later flag of the same name wins for single-valued settings).
     pub fn start_daemon(&self, binary: &Path, extra: &[&str]) -> Result<Daemon> {
+        self.start_daemon_env(binary, &[], extra)
+    }
+
+    /// Like [`NodeBox::start_daemon`] with extra environment variables for the daemon (e.g.
+    /// `NODECACHE_RUN_DIR`, so parallel boxes do not share `/run/nodecache`).
+    pub fn start_daemon_env(
+        &self,
+        binary: &Path,
+        env: &[(&str, &str)],
+        extra: &[&str],
+    ) -> Result<Daemon> {
         let base = Self::daemon_args();
         let mut args: Vec<&str> = base.iter().map(String::as_str).collect();
         args.extend_from_slice(extra);
-        Daemon::start_binary(&self.host, binary, &args)
+        Daemon::start_binary_env(&self.host, binary, env, &args)
     }
 
     /// Random loss of UDP DNS queries on `hop` (SPEC §6: a DROP on the receiving side).
