@@ -2,6 +2,7 @@
 //! one line naming the address and the OS error, with nothing left half-started.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use crate::serve::config::ServeConfig;
 use crate::serve::sockets::{bind_tcp, bind_udp};
@@ -21,15 +22,6 @@ pub(crate) enum BindError {
         /// "UDP", "TCP" or "admin TCP".
         what: &'static str,
         /// The address asked for.
-        addr: SocketAddr,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A UDP worker thread could not be started (socket options or thread creation).
-    #[error("cannot start a UDP worker for {addr}: {source}")]
-    UdpWorker {
-        /// The address.
         addr: SocketAddr,
         /// The OS error.
         #[source]
@@ -75,6 +67,16 @@ impl BoundSockets {
             .map_err(bind_error("admin TCP", config.metrics))?;
         Ok(BoundSockets { udp, tcp, admin })
     }
+}
+
+/// Registers a bound UDP socket with the current tokio runtime.
+pub(crate) fn register_udp(
+    addr: SocketAddr,
+    socket: std::net::UdpSocket,
+) -> Result<Arc<tokio::net::UdpSocket>, BindError> {
+    tokio::net::UdpSocket::from_std(socket)
+        .map(Arc::new)
+        .map_err(|source| BindError::Register { addr, source })
 }
 
 /// Registers a bound TCP listener with the current tokio runtime.

@@ -10,13 +10,13 @@ use crate::cli::ServeArgs;
 use crate::serve::config::ServeConfig;
 use crate::serve::forward::Forwarder;
 use crate::serve::health::Health;
-use crate::serve::listeners::{BindError, BoundSockets, register_tcp};
+use crate::serve::listeners::{BoundSockets, register_tcp, register_udp};
 use crate::serve::metrics::Metrics;
 use crate::serve::responder::Responder;
 use crate::serve::setup::NodeSetup;
 use crate::serve::signals::{Signals, describe_upstreams, run_until_stopped};
 use crate::serve::tcp::{TcpLimits, serve_tcp};
-use crate::serve::udp::UdpWorkers;
+use crate::serve::udp::serve_udp;
 use crate::serve::{EXIT_FAILURE, admin};
 
 /// Serves with the bound `sockets` until SIGTERM/SIGINT, then stops reading, waits up to
@@ -54,15 +54,10 @@ pub(crate) async fn serve(
     ));
     let (stop, stopped) = watch::channel(false);
     let udp_per_addr = config.workers.max(1);
-    let udp_workers =
-        match spawn_listeners(sockets, &config, &responder, &metrics, &health, &stopped) {
-            Ok(workers) => workers,
-            Err(error) => {
-                eprintln!("nodecache serve: {error}");
-                let _ = stop.send(true);
-                return EXIT_FAILURE;
-            }
-        };
+    if let Err(error) = spawn_listeners(sockets, &config, &responder, &metrics, &health, &stopped) {
+        eprintln!("nodecache serve: {error}");
+        return EXIT_FAILURE;
+    }
     if let Err(error) = setup.install_rules() {
         eprintln!("nodecache serve: node setup: {error}");
         let _ = stop.send(true);
@@ -81,14 +76,10 @@ pub(crate) async fn serve(
     health.set_draining();
     let _ = stop.send(true);
     let in_flight = responder.in_flight();
-    // The UDP workers stop reading first (within their receive timeout): a miss they take
-    // until then is in flight too.
-    let drained = tokio::time::timeout(config.drain_timeout, async {
-        udp_workers.stopped().await;
-        in_flight.wait_idle().await;
-    });
     let waiting = in_flight.count();
-    let drained = drained.await.is_ok();
+    let drained = tokio::time::timeout(config.drain_timeout, in_flight.wait_idle())
+        .await
+        .is_ok();
     let left = if drained {
         String::new()
     } else {
@@ -102,8 +93,7 @@ pub(crate) async fn serve(
     0
 }
 
-/// Starts a UDP worker thread per bound UDP socket, registers the TCP listeners with the
-/// runtime and spawns the TCP and admin tasks.
+/// Registers the bound sockets with the runtime and spawns the UDP, TCP and admin tasks.
 fn spawn_listeners(
     sockets: BoundSockets,
     config: &ServeConfig,
@@ -111,20 +101,11 @@ fn spawn_listeners(
     metrics: &Arc<Metrics>,
     health: &Arc<Health>,
     stopped: &watch::Receiver<bool>,
-) -> Result<UdpWorkers, BindError> {
-    let mut udp_workers = UdpWorkers::default();
-    let runtime = tokio::runtime::Handle::current();
+) -> Result<(), crate::serve::listeners::BindError> {
     for (addr, group) in sockets.udp {
         for socket in group {
-            udp_workers
-                .start(
-                    addr,
-                    socket,
-                    Arc::clone(responder),
-                    runtime.clone(),
-                    stopped.clone(),
-                )
-                .map_err(|source| BindError::UdpWorker { addr, source })?;
+            let socket = register_udp(addr, socket)?;
+            tokio::spawn(serve_udp(socket, Arc::clone(responder), stopped.clone()));
         }
     }
     let limits = Arc::new(TcpLimits::new(&config.client_tcp));
@@ -143,7 +124,7 @@ fn spawn_listeners(
         Arc::clone(metrics),
         Arc::clone(health),
     ));
-    Ok(udp_workers)
+    Ok(())
 }
 
 /// `127.0.0.1:5353, 169.254.20.10:53` for the ready line.

@@ -9,8 +9,8 @@
 //! rustix (which has no recvmmsg yet) returns the count sendmmsg(2) reports.
 
 use std::io::{self, IoSlice, IoSliceMut};
-use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
-use std::os::fd::AsRawFd;
+use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsFd, AsRawFd};
 
 use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
 use rustix::net::addr::SocketAddrArg;
@@ -79,16 +79,17 @@ impl RecvBatch {
         }
     }
 
-    /// Waits for at least one datagram (up to the socket's SO_RCVTIMEO), then takes every
-    /// datagram already queued, up to [`BATCH`] (MSG_WAITFORONE, recvmmsg(2)). Returns how
-    /// many were received. A timeout is an `io::ErrorKind::WouldBlock` error.
-    pub(crate) fn receive(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+    /// Takes every datagram already queued on `socket`, up to [`BATCH`] (recvmmsg(2));
+    /// returns how many. On a non-blocking socket with nothing queued that is an
+    /// `io::ErrorKind::WouldBlock` error; on a blocking one it waits for the first datagram
+    /// only (MSG_WAITFORONE).
+    pub(crate) fn receive(&mut self, socket: &impl AsFd) -> io::Result<usize> {
         self.count = 0;
         let mut room = self.buffers.chunks_exact_mut(QUERY_ROOM);
         let mut slices: [[IoSliceMut<'_>; 1]; BATCH] =
             std::array::from_fn(|_| [IoSliceMut::new(room.next().unwrap_or_default())]);
         let results = recvmmsg(
-            socket.as_raw_fd(),
+            socket.as_fd().as_raw_fd(),
             &mut self.headers,
             slices.iter_mut(),
             MsgFlags::MSG_WAITFORONE,
@@ -137,6 +138,8 @@ fn socket_addr(storage: &SockaddrStorage) -> Option<SocketAddr> {
 pub(crate) struct SendBatch {
     replies: Vec<Vec<u8>>,
     destinations: Vec<SocketAddrAny>,
+    /// Replies before this one are sent (or given up): where an interrupted flush resumes.
+    next_unsent: usize,
 }
 
 impl SendBatch {
@@ -147,6 +150,7 @@ impl SendBatch {
                 .map(|_| Vec::with_capacity(REPLY_CAPACITY))
                 .collect(),
             destinations: Vec::with_capacity(BATCH),
+            next_unsent: 0,
         }
     }
 
@@ -168,28 +172,34 @@ impl SendBatch {
         }
     }
 
-    /// Sends every queued reply (sendmmsg(2), blocking up to the socket's SO_SNDTIMEO) and
-    /// empties the queue; returns how many were sent. A reply whose send fails is dropped,
-    /// like any lost datagram (the client retransmits): sendmmsg(2) stops at the first
-    /// failure, so the call is repeated after it for the rest.
-    pub(crate) fn flush(&mut self, socket: &UdpSocket) -> usize {
-        let mut sent = 0;
-        let mut start = 0;
-        while start < self.destinations.len() {
-            match self.send_from(socket, start) {
-                Ok(0) | Err(_) => start += 1,
-                Ok(n) => {
-                    sent += n;
-                    start += n;
-                }
+    /// Sends the queued replies (sendmmsg(2)) and empties the queue. A reply whose send
+    /// fails is dropped, like any lost datagram (the client retransmits): sendmmsg(2) stops
+    /// at the first failure, so the call is repeated after it for the rest. On a
+    /// non-blocking socket whose send buffer is full this returns an
+    /// `io::ErrorKind::WouldBlock` error with the unsent replies kept: call it again once
+    /// the socket is writable and it resumes where it stopped.
+    pub(crate) fn flush(&mut self, socket: &impl AsFd) -> io::Result<()> {
+        while self.next_unsent < self.destinations.len() {
+            match self.send_from(socket, self.next_unsent) {
+                Ok(sent) => self.next_unsent += sent.max(1),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Err(error),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => self.next_unsent += 1,
             }
         }
         self.destinations.clear();
-        sent
+        self.next_unsent = 0;
+        Ok(())
+    }
+
+    /// Drops every queued reply unsent.
+    pub(crate) fn discard(&mut self) {
+        self.destinations.clear();
+        self.next_unsent = 0;
     }
 
     /// One sendmmsg(2) of the queued replies from `start` on.
-    fn send_from(&self, socket: &UdpSocket, start: usize) -> io::Result<usize> {
+    fn send_from(&self, socket: &impl AsFd, start: usize) -> io::Result<usize> {
         let pending = self.destinations.get(start..).unwrap_or_default();
         let replies = self.replies.get(start..).unwrap_or_default();
         let slices: [[IoSlice<'_>; 1]; BATCH] = std::array::from_fn(|i| {
@@ -212,18 +222,9 @@ impl SendBatch {
     }
 }
 
-/// Sends one reply without blocking (the miss path, from a runtime task that must not
-/// block its worker thread): MSG_DONTWAIT on the worker's blocking socket.
-pub(crate) fn send_one_nonblocking(
-    socket: &UdpSocket,
-    reply: &[u8],
-    to: SocketAddr,
-) -> io::Result<usize> {
-    rustix::net::sendto(socket, reply, SendFlags::DONTWAIT, &to).map_err(io::Error::from)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::net::UdpSocket;
     use std::time::Duration;
 
     use super::*;
@@ -268,7 +269,7 @@ mod tests {
                 buffer.push(0xff);
                 sender.commit(from);
             }
-            assert_eq!(sender.flush(&server), count);
+            sender.flush(&server).expect("sent");
             assert_eq!(sender.queued(), 0);
         }
         let expected: Vec<Vec<u8>> = (0..70u8).map(|i| vec![i; 3]).collect();
@@ -319,7 +320,8 @@ mod tests {
         assert!(sender.next_buffer().is_none());
         sender.commit(to);
         assert_eq!(sender.queued(), BATCH);
-        assert_eq!(sender.flush(&server), BATCH);
+        sender.flush(&server).expect("sent");
+        assert_eq!(sender.queued(), 0);
         assert!(sender.next_buffer().is_some());
     }
 }
