@@ -114,7 +114,10 @@ fn parse_replies(stdout: &str) -> BTreeMap<u16, Reply> {
                 .collect(),
         };
         let id: u16 = id.parse().expect("id");
-        assert!(replies.insert(id, reply).is_none(), "ID {id} answered twice");
+        assert!(
+            replies.insert(id, reply).is_none(),
+            "ID {id} answered twice"
+        );
     }
     replies
 }

@@ -66,6 +66,11 @@ pub(crate) enum Datagram<'a> {
 
 impl RecvBatch {
     /// Buffers for [`BATCH`] datagrams (allocated here, once).
+    ///
+    /// The headers are reused without resetting their address lengths (nix does not; the
+    /// kernel writes back the length of each sender's address): that is sound because a
+    /// listening socket receives one address family only (IPv6 ones are bound IPV6_V6ONLY),
+    /// so every sender's address has the length of the first.
     pub(crate) fn new() -> RecvBatch {
         RecvBatch {
             headers: MultiHeaders::preallocate(BATCH, None),
@@ -202,9 +207,8 @@ impl SendBatch {
     fn send_from(&self, socket: &impl AsFd, start: usize) -> io::Result<usize> {
         let pending = self.destinations.get(start..).unwrap_or_default();
         let replies = self.replies.get(start..).unwrap_or_default();
-        let slices: [[IoSlice<'_>; 1]; BATCH] = std::array::from_fn(|i| {
-            [IoSlice::new(replies.get(i).map_or(&[][..], Vec::as_slice))]
-        });
+        let slices: [[IoSlice<'_>; 1]; BATCH] =
+            std::array::from_fn(|i| [IoSlice::new(replies.get(i).map_or(&[][..], Vec::as_slice))]);
         let mut controls: [SendAncillaryBuffer<'_, '_, '_>; BATCH] =
             std::array::from_fn(|_| SendAncillaryBuffer::default());
         let mut index = 0;

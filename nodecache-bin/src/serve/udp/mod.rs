@@ -66,23 +66,24 @@ pub(crate) async fn serve_udp(
             }
         });
         match step {
-            Step::Answered => {
-                flush(&socket, &mut sender).await;
-                // A socket that never drains never awaits the reactor: give the worker's
-                // other tasks (misses, TCP, admin) their turn when this task's budget is
-                // spent.
-                tokio::task::consume_budget().await;
-            }
+            Step::Answered => flush(&socket, &mut sender).await,
             // Drained: now (and only now) wait for the reactor.
-            Step::Empty => tokio::select! {
-                biased;
-                _ = shutdown.changed() => break,
-                _ = socket.readable() => {}
-            },
-            // Errors on an unconnected UDP socket are transient (ICMP errors of earlier
-            // sends, ENOMEM): keep serving.
+            Step::Empty => {
+                tokio::select! {
+                    biased;
+                    _ = shutdown.changed() => break,
+                    _ = socket.readable() => {}
+                }
+                continue;
+            }
+            // Errors on an unconnected UDP socket are transient (ENOMEM, ENOBUFS): keep
+            // serving.
             Step::Failed => {}
         }
+        // A socket that never drains (or keeps failing) never awaits the reactor: give the
+        // worker's other tasks (misses, TCP, admin) their turn when this task's budget is
+        // spent.
+        tokio::task::consume_budget().await;
     }
 }
 
