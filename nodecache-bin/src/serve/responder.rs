@@ -74,6 +74,11 @@ impl Responder {
         }
     }
 
+    /// The metrics this responder counts into.
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// The in-flight counter SIGTERM waits on.
     pub(crate) fn in_flight(&self) -> &Arc<InFlight> {
         &self.in_flight
