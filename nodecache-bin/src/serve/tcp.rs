@@ -176,14 +176,19 @@ async fn serve_connection(
     drop(slot);
 }
 
-/// Reads one length-prefixed message into `msg` (RFC 1035 §4.2.2).
+/// Reads one length-prefixed message into `msg` (RFC 1035 §4.2.2). The buffer grows with
+/// the bytes that actually arrive, not with the length prefix: a client that announces
+/// 65535 bytes and sends two costs two, not 64 KiB per connection.
 async fn read_message(
     reader: &mut tokio::net::tcp::OwnedReadHalf,
     msg: &mut Vec<u8>,
 ) -> std::io::Result<()> {
     let len = reader.read_u16().await?;
-    msg.resize(usize::from(len), 0);
-    reader.read_exact(msg).await?;
+    msg.clear();
+    let read = (&mut *reader).take(u64::from(len)).read_to_end(msg).await?;
+    if read < usize::from(len) {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
     Ok(())
 }
 
