@@ -12,13 +12,12 @@ use std::time::{Duration, Instant};
 use testbed::{NODE_LOCAL_ADDR, dig, dnsperf, require_netns};
 
 use box_common::{
-    WILD_ZONE, dnsperf_timed, metric, new_box, poll, proc_figures, query_file, start_daemon,
+    HOT_NAMES, WILD_ZONE, dnsperf_timed, metric, new_box, poll, proc_figures, query_file,
+    start_daemon,
 };
 
 /// The issue's flood: unique names, each asked once.
 const UNIQUE_NAMES: usize = 150_000;
-/// Names asked again and again during the flood (one line in ten).
-const HOT_NAMES: usize = 20;
 /// The issue's memory bound for the flood.
 const PEAK_RSS_BOUND_KIB: u64 = 64 * 1024;
 
@@ -37,16 +36,18 @@ fn unique_name_flood_stays_under_64mib_and_hot_names_stay_cached() {
     let hot = query_file(
         dir.path(),
         "hot.txt",
-        (0..HOT_NAMES).map(|i| format!("hot{i}.{WILD_ZONE} A")),
+        (0..HOT_NAMES).map(|i| format!("hot{i}.hot.test A")),
     );
     let warm = dnsperf_timed(nodebox.pod(), &hot, Duration::from_secs(3));
     assert_eq!(warm.count("NOERROR"), HOT_NAMES, "{}", warm.output);
     // 150,000 unique names, and after every 10th one a hot name (what a node sees: a few
-    // names asked all the time among many asked once).
+    // names asked all the time among many asked once). The hot names' TTL (300 s) outlasts
+    // the flood, so what is asserted below is that the LRU kept them, not that a refresh
+    // put them back.
     let flood_lines = (0..UNIQUE_NAMES).flat_map(|i| {
         let unique = format!("f{i}.{WILD_ZONE} A");
         if i % 10 == 9 {
-            vec![unique, format!("hot{}.{WILD_ZONE} A", (i / 10) % HOT_NAMES)]
+            vec![unique, format!("hot{}.hot.test A", (i / 10) % HOT_NAMES)]
         } else {
             vec![unique]
         }
@@ -115,8 +116,10 @@ fn unique_name_flood_stays_under_64mib_and_hot_names_stay_cached() {
         "peak RSS {} KiB",
         after.hwm_kib
     );
-    assert!(entries <= 10_000.0, "the cache holds at most --cache-size");
-    assert!(evictions > 0.0, "the flood pushed entries out");
+    assert!(
+        entries > 5_000.0 && entries <= 10_000.0,
+        "the cache filled up to --cache-size, not beyond"
+    );
     assert_eq!(
         hot_after.count("NOERROR"),
         HOT_NAMES,
@@ -316,7 +319,7 @@ fn a_thousand_idle_tcp_clients_leave_udp_service_alone() {
 /// parse, up to 65,507 bytes), then sends `random N` datagrams of random bytes (of which only
 /// some are countable) and prints that.
 const GARBAGE_PY: &str = r#"
-import os, random, socket, struct, sys
+import os, random, socket, struct, sys, time
 addr, rounds = sys.argv[1], int(sys.argv[2])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
@@ -339,9 +342,14 @@ for r in range(rounds):
     send(struct.pack('>HHHHHH', r, 0x0100, 1, 5, 0, 0) + question + os.urandom(30)); counted += 1
     # huge: 65,507 bytes (the IPv4 UDP maximum), a question that never ends
     send(struct.pack('>HHHHHH', r, 0x0100, 1, 0, 0, 0) + (b'\x3f' + b'x' * 63) * 1023); counted += 1
+    # paced: 50 rounds at once would overflow the daemon's socket buffer with 3 MB of huge
+    # datagrams, and what the kernel drops the daemon never sees to count
+    time.sleep(0.02)
 print('counted', counted, flush=True)
-for _ in range(rounds * 20):
+for i in range(rounds * 20):
     send(os.urandom(random.randint(1, 1500)))
+    if i % 100 == 99:
+        time.sleep(0.01)
 print('random', rounds * 20, flush=True)
 "#;
 

@@ -20,9 +20,16 @@ pub const SHORT_TTL_SECS: u32 = 2;
 /// How many `sN.stale.test.` names the zone has.
 pub const SHORT_TTL_NAMES: usize = 20;
 
-/// The Corpus zone plus `*.wild.test.` and `s0..s19.stale.test.` (TTL 2).
+/// How many `hotN.hot.test.` names (TTL 300, longer than any flood) the zone has.
+pub const HOT_NAMES: usize = 20;
+
+/// The Corpus zone plus `*.wild.test.`, `s0..s19.stale.test.` (TTL 2) and
+/// `hot0..hot19.hot.test.` (TTL 300).
 pub fn box_zone() -> String {
     let mut zone = Corpus.zone();
+    for i in 0..HOT_NAMES {
+        zone.push_str(&format!("hot{i}.hot.test. 300 IN A 198.18.5.{}\n", i + 1));
+    }
     zone.push_str(&format!("*.{WILD_ZONE}. 30 IN A {WILD_ADDR}\n"));
     for i in 0..SHORT_TTL_NAMES {
         zone.push_str(&format!(
