@@ -113,9 +113,13 @@ pub(crate) struct ServeArgs {
     /// Answer from expired entries when upstreams fail (RFC 8767) [default: true].
     #[arg(long, value_name = "true|false")]
     pub(crate) serve_stale: Option<String>,
-    /// How long past expiry an entry may still be served stale [default: 30s].
+    /// TTL written into answers served stale (RFC 8767 §4 recommends 30 s) [default: 30s].
     #[arg(long, value_name = "DURATION")]
     pub(crate) stale_ttl: Option<String>,
+    /// How long past expiry an entry may still be served stale when upstreams fail
+    /// (RFC 8767 §5 suggests 1–3 days) [default: 1d].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) stale_max_age: Option<String>,
     /// Prefetch entries asked this many times during their TTL; 0 disables [default: 5].
     #[arg(long, value_name = "N")]
     pub(crate) prefetch_hits: Option<String>,
@@ -132,6 +136,15 @@ pub(crate) struct ServeArgs {
     /// [default: 0].
     #[arg(long, value_name = "N")]
     pub(crate) upstream_max_pps: Option<String>,
+    /// Randomise the case of upstream query names and require it back in answers
+    /// (draft-vixie-dnsext-dns0x20: more bits against spoofed answers) [default: false].
+    #[arg(long, value_name = "true|false")]
+    pub(crate) upstream_0x20: Option<String>,
+    /// Client address ranges answered (repeatable, comma-separated; `default` stands for
+    /// loopback, link-local and the private ranges); others get REFUSED (UDP) or a closed
+    /// connection (TCP) [default: default].
+    #[arg(long, value_name = "CIDR[,CIDR...]")]
+    pub(crate) allow_from: Vec<String>,
     /// Upstream TCP pool: most connections per server [default: 8].
     #[arg(long, value_name = "N")]
     pub(crate) pool_max_connections: Option<String>,

@@ -24,6 +24,8 @@
 //! - [`Daemon`]: `nodecache serve` in a namespace; [`dig`]: one query with dig, parsed.
 //! - [`NodeBox`]: a node in a box, pod → host (the daemon on 169.254.20.10) → upstream (NSD),
 //!   with loss on either [`Hop`]; [`dnsperf`] drives load and parses its [`DnsperfReport`].
+//! - [`SlowUpstream`] and [`Spoofer`]: fakes for faults NSD will not produce (a 2 s answer,
+//!   forged answers), small Python 3 programs run in a namespace.
 //!
 //! Everything needs root and the tools named in [`REQUIRED_TOOLS`]; tests call
 //! [`require_netns`] first, which fails the test with the missing tool's name, or skips it when
@@ -39,6 +41,7 @@ mod creport;
 mod daemon;
 mod dig;
 mod error;
+mod fakedns;
 mod http;
 mod iptables;
 mod lookup;
@@ -58,6 +61,7 @@ pub use creport::{CLookup, CSummary};
 pub use daemon::{Daemon, NODECACHE_BIN_ENV, find_nodecache};
 pub use dig::{DigAnswer, DigRecord, dig};
 pub use error::Error;
+pub use fakedns::{POISON_ADDR, SPOOF_SOURCE, SlowUpstream, Spoofer};
 pub use http::HttpServer;
 pub use iptables::{Blackhole, IptablesRule, Loss};
 pub use lookup::{Family, LookupResult, LookupStatus, glibc_lookup, glibc_lookup_family};

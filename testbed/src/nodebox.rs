@@ -153,9 +153,13 @@ impl NodeBox {
         &mut self.nsd
     }
 
-    /// The flags that put a daemon on the node-local address with NSD upstream.
+    /// The flags that put a daemon on the node-local address with NSD upstream, answering
+    /// the pod (198.18.2.2 is outside the daemon's default `allow_from`) and the default
+    /// ranges.
     pub fn daemon_args() -> Vec<String> {
         vec![
+            "--allow-from".into(),
+            "default,198.18.0.0/15".into(),
             "--listen".into(),
             format!("{NODE_LOCAL_ADDR}:53"),
             "--upstream".into(),

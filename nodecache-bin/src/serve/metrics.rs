@@ -129,6 +129,9 @@ pub(crate) struct Metrics {
     /// above cannot be combined into it). Index `[proto][family][type]`: proto 0 UDP, 1 TCP;
     /// family 0 IPv4, 1 IPv6; type the slot of [`qtype_slot`]. Bumped by [`Metrics::request`].
     pub(crate) requests_by_kind: [[[Counter; QTYPE_SLOTS]; 2]; 2],
+    /// Queries (UDP, answered REFUSED) and TCP connections (closed at accept) from clients
+    /// outside `allow_from` (see `serve::acl`).
+    pub(crate) acl_refused: Counter,
 
     // --- cache (coredns_cache_*) ---
     /// Entries now cached, positive (`type="success"`).
@@ -175,6 +178,9 @@ pub(crate) struct Metrics {
     pub(crate) pool_queue_rejected: Counter,
     /// Upstream TCP pool: connections closed for being idle.
     pub(crate) pool_idle_closed: Counter,
+    /// Upstream UDP datagrams ignored because they were not the answer to our query: wrong
+    /// source, ID or question (or question case, with 0x20). Spoofing attempts show here.
+    pub(crate) upstream_rejected: Counter,
 
     // --- identity (label values, set once at start) ---
     /// The `server` label, `dns://<first listen address>` as CoreDNS writes it for a server

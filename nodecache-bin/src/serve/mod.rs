@@ -4,6 +4,7 @@
 //! → bind every socket (a failure is one line and exit 1) → forwarder and serving tasks →
 //! iptables rules → ready. On SIGTERM/SIGINT: not ready, stop reading, drain, tear down.
 
+mod acl;
 mod admin;
 mod cache;
 mod config;

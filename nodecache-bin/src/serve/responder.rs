@@ -2,11 +2,13 @@
 //! inline ([`Responder::answer_now`]), or forward and reply later
 //! ([`Responder::answer_forwarded`]), with serve-stale and prefetch.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use resolver_core::cache::CacheKey;
 
+use crate::serve::acl::Acl;
 use crate::serve::cache::{AnswerCache, CacheHit, StoredAnswer, TtlView};
 use crate::serve::config::ServeConfig;
 use crate::serve::drain::{InFlight, InFlightGuard};
@@ -53,6 +55,8 @@ pub(crate) struct PendingQuery {
 /// Everything a serving task needs to answer queries. Share it by `Arc`.
 #[derive(Debug)]
 pub(crate) struct Responder {
+    /// Who is answered (`allow_from`).
+    acl: Acl,
     cache: AnswerCache,
     forwarder: Arc<Forwarder>,
     metrics: Arc<Metrics>,
@@ -67,6 +71,7 @@ impl Responder {
         metrics: Arc<Metrics>,
     ) -> Responder {
         Responder {
+            acl: Acl::from_config(config),
             cache: AnswerCache::new(&config.cache, Arc::clone(&metrics)),
             forwarder,
             metrics,
@@ -82,6 +87,41 @@ impl Responder {
     /// The in-flight counter SIGTERM waits on.
     pub(crate) fn in_flight(&self) -> &Arc<InFlight> {
         &self.in_flight
+    }
+
+    /// True when `client` may be answered (`allow_from`). The TCP listener asks this at
+    /// accept; a refused connection is the caller's to count in `acl_refused`.
+    pub(crate) fn allows(&self, client: std::net::IpAddr) -> bool {
+        self.acl.allows(client)
+    }
+
+    /// [`Responder::answer_now`] for a query from `client`, after the access check: a client
+    /// outside `allow_from` gets REFUSED (RFC 5358 §4: no open resolver), counted in
+    /// `acl_refused` (and in the request and response counters like any query); a message
+    /// from it that is not a query gets nothing. This is what the UDP loop calls.
+    #[allow(
+        dead_code,
+        reason = "serve/udp.rs calls it once the lead wires the ACL in"
+    )]
+    pub(crate) fn answer_client(
+        self: &Arc<Self>,
+        msg: &[u8],
+        proto: Proto,
+        client: SocketAddr,
+        received: Instant,
+        out: &mut Vec<u8>,
+    ) -> Immediate {
+        if self.acl.allows(client.ip()) {
+            return self.answer_now(msg, proto, client.is_ipv6(), received, out);
+        }
+        self.metrics.acl_refused.inc();
+        let Ok(query) = parse_query(msg) else {
+            return Immediate::Drop;
+        };
+        self.count_request(proto, client.is_ipv6(), Some(query.qtype));
+        write_rcode_reply(msg, &query, rcode::REFUSED, out);
+        self.finish(&query, proto, received, out);
+        Immediate::Reply
     }
 
     /// Answers `msg` from what is at hand: errors and policy refusals, cache hits (with a
@@ -151,6 +191,17 @@ impl Responder {
                 if let (true, Some(key)) = (prefetch, key) {
                     self.spawn_prefetch(&query, key);
                 }
+                self.finish(&query, proto, received, out);
+                return Immediate::Reply;
+            }
+            // RFC 8767 §5: after a failed refresh, serve stale at once for a while instead
+            // of making every client wait for the upstream timeout again.
+            CacheHit::Stale(answer) if answer.refresh_failed_recently(received) => {
+                self.metrics.cache_served_stale.inc();
+                let view = TtlView::Stale {
+                    ttl: self.cache.stale_answer_ttl(),
+                };
+                answer.write_reply(msg, &query, view, out);
                 self.finish(&query, proto, received, out);
                 return Immediate::Reply;
             }
@@ -226,6 +277,7 @@ impl Responder {
         let stale = stale.filter(|_| self.cache.serves_stale());
         match stale {
             Some(answer) => {
+                answer.mark_refresh_failed(Instant::now());
                 self.metrics.cache_served_stale.inc();
                 let view = TtlView::Stale {
                     ttl: self.cache.stale_answer_ttl(),

@@ -25,6 +25,16 @@ const MAX_PIPELINED: usize = 64;
 /// Replies queued for one connection's writer.
 const REPLY_QUEUE: usize = 64;
 
+/// Read buffer a connection keeps between messages: a 64 KiB message (RFC 1035 §4.2.2
+/// allows one) is read whole, but its buffer is not kept, so idle connections that once
+/// sent a large message cost no more than others.
+const KEPT_READ_BUFFER: usize = 4096;
+
+/// Pause after a failed accept(2). EMFILE/ENFILE leave the connection in the backlog, so
+/// accepting again at once would fail again at once: a busy loop that starves the UDP
+/// service. A short pause lets other connections close first.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
+
 /// Shared by every TCP listener: the open-connection cap.
 #[derive(Debug)]
 pub(crate) struct TcpLimits {
@@ -59,7 +69,8 @@ impl Drop for ConnectionSlot {
 
 /// Accepts connections on `listener` until `shutdown` turns true. Beyond the cap a
 /// connection is accepted and closed at once (counted in `client_tcp_refused`): closing is
-/// cheaper for both sides than leaving it in the backlog to time out.
+/// cheaper for both sides than leaving it in the backlog to time out. A client outside
+/// `allow_from` is closed the same way before it takes a slot (counted in `acl_refused`).
 pub(crate) async fn serve_tcp(
     listener: TcpListener,
     responder: Arc<Responder>,
@@ -75,8 +86,14 @@ pub(crate) async fn serve_tcp(
         };
         // Accept errors (EMFILE, ECONNABORTED) concern one connection; keep listening.
         let Ok((stream, client)) = accepted else {
+            tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
             continue;
         };
+        if !responder.allows(client.ip()) {
+            metrics.acl_refused.inc();
+            drop(stream);
+            continue;
+        }
         let open = limits.open.fetch_add(1, Ordering::SeqCst);
         if open >= limits.config.max_connections {
             limits.open.fetch_sub(1, Ordering::SeqCst);
@@ -128,7 +145,10 @@ async fn serve_connection(
             break;
         }
         let mut out = Vec::new();
-        match responder.answer_now(&msg, Proto::Tcp, client.is_ipv6(), Instant::now(), &mut out) {
+        let immediate =
+            responder.answer_now(&msg, Proto::Tcp, client.is_ipv6(), Instant::now(), &mut out);
+        msg.shrink_to(KEPT_READ_BUFFER);
+        match immediate {
             Immediate::Reply => {
                 if replies.send((out, None)).await.is_err() {
                     break;
@@ -156,14 +176,19 @@ async fn serve_connection(
     drop(slot);
 }
 
-/// Reads one length-prefixed message into `msg` (RFC 1035 §4.2.2).
+/// Reads one length-prefixed message into `msg` (RFC 1035 §4.2.2). The buffer grows with
+/// the bytes that actually arrive, not with the length prefix: a client that announces
+/// 65535 bytes and sends two costs two, not 64 KiB per connection.
 async fn read_message(
     reader: &mut tokio::net::tcp::OwnedReadHalf,
     msg: &mut Vec<u8>,
 ) -> std::io::Result<()> {
     let len = reader.read_u16().await?;
-    msg.resize(usize::from(len), 0);
-    reader.read_exact(msg).await?;
+    msg.clear();
+    let read = (&mut *reader).take(u64::from(len)).read_to_end(msg).await?;
+    if read < usize::from(len) {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
     Ok(())
 }
 

@@ -19,10 +19,17 @@ pub const DAEMON_ADDR: SocketAddr =
 /// NSD, the upstream.
 pub const NSD_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(DNS_ADDR), 53);
 
-/// The flags that point the daemon at NSD. (The pod namespace's /etc/resolv.conf names NSD
-/// too, which is what a daemon started with no flag uses: see the `no_flag` test.)
+/// The flags that point the daemon at NSD and let the test bed's 198.18.0.0/15 clients in
+/// besides the default ranges (`allow_from`'s default refuses them). (The pod namespace's
+/// /etc/resolv.conf names NSD too, which is what a daemon started with no flag uses: see
+/// the `no_flag` test.)
 pub fn upstream_args() -> Vec<&'static str> {
-    vec!["--upstream", ".=198.18.0.53"]
+    vec![
+        "--upstream",
+        ".=198.18.0.53",
+        "--allow-from",
+        "default,198.18.0.0/15",
+    ]
 }
 
 /// `nodecache serve` in the node's pod namespace, upstream NSD, plus `extra` flags. The

@@ -35,9 +35,6 @@ pub(crate) use stored::{StoredAnswer, TtlView};
 /// TCP exchange anyway, and would let a handful of names take a large share of the budget.
 pub(crate) const MAX_CACHED_ANSWER: usize = 4096;
 
-/// TTL of a stale answer (RFC 8767 §4 recommends 30 s), further capped by `cache.stale_ttl`.
-const STALE_ANSWER_TTL: u32 = 30;
-
 /// Shards of the LRU: a few per core is enough to make lock collisions rare.
 const SHARDS: usize = 16;
 
@@ -56,7 +53,7 @@ pub(crate) enum CacheHit {
         /// background (the caller starts the prefetch).
         prefetch: bool,
     },
-    /// An answer expired less than `cache.stale_ttl` ago: a miss, but kept to be served if
+    /// An answer expired less than `cache.stale_max_age` ago: a miss, but kept to be served if
     /// the upstream fails (RFC 8767).
     Stale(Arc<StoredAnswer>),
 }
@@ -94,8 +91,10 @@ impl AnswerCache {
             min_ttl: settings.min_ttl,
             max_ttl: settings.max_ttl,
             max_negative_ttl: settings.max_negative_ttl,
+            // RFC 8767 §5: the window during which expired data may be served is its own
+            // setting ("maximum stale timer"), not the TTL stale answers carry.
             stale_window: if settings.serve_stale {
-                settings.stale_ttl
+                settings.stale_max_age
             } else {
                 Duration::ZERO
             },
@@ -110,9 +109,7 @@ impl AnswerCache {
             prefetch_hits: settings.prefetch_hits,
             prefetch_percent: settings.prefetch_percent,
             serve_stale: settings.serve_stale,
-            stale_ttl: u32::try_from(settings.stale_ttl.as_secs())
-                .unwrap_or(u32::MAX)
-                .min(STALE_ANSWER_TTL),
+            stale_ttl: u32::try_from(settings.stale_ttl.as_secs()).unwrap_or(u32::MAX),
             metrics,
         }
     }
@@ -225,7 +222,7 @@ impl AnswerCache {
         self.serve_stale
     }
 
-    /// The TTL written into stale answers: 30 s (RFC 8767 §4), capped by `cache.stale_ttl`.
+    /// The TTL written into stale answers: `cache.stale_ttl` (30 s by default, RFC 8767 §4).
     pub(crate) fn stale_answer_ttl(&self) -> u32 {
         self.stale_ttl
     }

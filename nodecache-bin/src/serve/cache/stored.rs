@@ -3,8 +3,8 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::serve::message::reply::{append_opt, reply_flags};
 use crate::serve::message::{
@@ -12,6 +12,11 @@ use crate::serve::message::{
     write_u32,
 };
 use crate::serve::metrics::Metrics;
+
+/// RFC 8767 §5: "a resolver SHOULD ... [not] attempt to refresh the data ... for a period
+/// after a failed lookup ... the failure recheck timer ... 30 seconds": during it, an expired
+/// entry whose refresh failed is served stale at once.
+pub(crate) const FAILURE_RECHECK: Duration = Duration::from_secs(30);
 
 /// An answer ready to be served: from the cache, or built once for a miss.
 #[derive(Debug)]
@@ -36,6 +41,9 @@ pub(crate) struct StoredAnswer {
     hits: AtomicU32,
     /// A prefetch of this entry has been started (only one per entry).
     prefetch_started: AtomicBool,
+    /// When a refresh of this (expired) entry last failed, as milliseconds after
+    /// `stored_at` plus one; 0 = never.
+    refresh_failed_at: AtomicU64,
     /// Present when the entry is held by the cache: its share of the byte budget.
     charge: Option<Charge>,
 }
@@ -93,6 +101,7 @@ impl StoredAnswer {
             truncated: layout.truncated,
             hits: AtomicU32::new(0),
             prefetch_started: AtomicBool::new(false),
+            refresh_failed_at: AtomicU64::new(0),
             charge: None,
         }
     }
@@ -123,6 +132,26 @@ impl StoredAnswer {
     /// Whole seconds since the upstream answered, at `now`.
     pub(crate) fn age(&self, now: Instant) -> u32 {
         u32::try_from(now.saturating_duration_since(self.stored_at).as_secs()).unwrap_or(u32::MAX)
+    }
+
+    /// Records that refreshing this entry from the upstreams failed at `now` (it was served
+    /// stale instead).
+    pub(crate) fn mark_refresh_failed(&self, now: Instant) {
+        let since = now.saturating_duration_since(self.stored_at).as_millis();
+        let stamp = u64::try_from(since)
+            .unwrap_or(u64::MAX - 1)
+            .saturating_add(1);
+        self.refresh_failed_at.store(stamp, Ordering::Relaxed);
+    }
+
+    /// True when a refresh failed less than [`FAILURE_RECHECK`] before `now`.
+    pub(crate) fn refresh_failed_recently(&self, now: Instant) -> bool {
+        let stamp = self.refresh_failed_at.load(Ordering::Relaxed);
+        let Some(failed_ms) = stamp.checked_sub(1) else {
+            return false;
+        };
+        let now_ms = now.saturating_duration_since(self.stored_at).as_millis();
+        now_ms.saturating_sub(u128::from(failed_ms)) < FAILURE_RECHECK.as_millis()
     }
 
     /// Counts a fresh hit; returns the hits so far, this one included.

@@ -44,6 +44,20 @@ pub(super) fn build(
         config.listen = parse_listen(listen_origin, listen)?;
     }
 
+    let (allow_origin, allow_from) = match (&flags.allow_from, &file.allow_from) {
+        (Some(list), _) => (&Origin::Flag, Some(list)),
+        (None, Some(list)) => (&file_origin, Some(list)),
+        (None, None) => (&Origin::Flag, None),
+    };
+    if let Some(list) = allow_from {
+        config.allow_from = crate::serve::acl::parse_list(list.iter().map(String::as_str))
+            .map_err(|(value, error)| ConfigError::Value {
+                name: allow_origin.name("allow_from"),
+                value,
+                problem: ValueProblem::NotARange(error),
+            })?;
+    }
+
     // Zones: the flags' entry for a zone replaces the file's entry for that zone.
     let mut zones = parse_upstreams(&file_origin, &file.upstreams)?;
     for (zone, origin) in parse_upstreams(&Origin::Flag, &flags.upstreams)? {
@@ -107,6 +121,8 @@ fn apply(config: &mut ServeConfig, setting: Setting, text: &str) -> Result<(), V
         Setting::MaxNegativeTtl => cache.max_negative_ttl = values::duration(text)?,
         Setting::ServeStale => cache.serve_stale = values::boolean(text)?,
         Setting::StaleTtl => cache.stale_ttl = values::duration(text)?,
+        Setting::StaleMaxAge => cache.stale_max_age = values::duration(text)?,
+        Setting::Upstream0x20 => config.upstream_0x20 = values::boolean(text)?,
         Setting::PrefetchHits => cache.prefetch_hits = u32_count(0, 1_000_000)?,
         Setting::PrefetchPercent => {
             cache.prefetch_percent = u8::try_from(values::number(text, 0, 100)?)

@@ -37,6 +37,7 @@ pub(super) fn describe(config: &ServeConfig) -> String {
     let lines: Vec<(&str, String)> = vec![
         ("listen", quoted_list(&config.listen)),
         (Setting::Metrics.key(), quoted(&config.metrics.to_string())),
+        ("allow_from", quoted_list(&config.allow_from)),
         (Setting::Workers.key(), config.workers.to_string()),
         (Setting::CacheSize.key(), cache.size.to_string()),
         (
@@ -51,6 +52,7 @@ pub(super) fn describe(config: &ServeConfig) -> String {
         ),
         (Setting::ServeStale.key(), cache.serve_stale.to_string()),
         (Setting::StaleTtl.key(), duration(cache.stale_ttl)),
+        (Setting::StaleMaxAge.key(), duration(cache.stale_max_age)),
         (Setting::PrefetchHits.key(), cache.prefetch_hits.to_string()),
         (
             Setting::PrefetchPercent.key(),
@@ -63,6 +65,10 @@ pub(super) fn describe(config: &ServeConfig) -> String {
         (
             Setting::UpstreamFirstRetransmit.key(),
             duration(config.upstream_first_retransmit),
+        ),
+        (
+            Setting::Upstream0x20.key(),
+            config.upstream_0x20.to_string(),
         ),
         (
             Setting::UpstreamMaxPps.key(),

@@ -18,7 +18,7 @@ pub(crate) enum ValueProblem {
     #[error("port 0 is not allowed here")]
     PortZero,
     /// Not `500ms`, `2s`, `5m`, `1h` or a number of seconds.
-    #[error("expected a duration such as 500ms, 2s, 5m, 1h or plain seconds")]
+    #[error("expected a duration such as 500ms, 2s, 5m, 1h, 1d or plain seconds")]
     NotADuration,
     /// Not a byte count (`1048576`, `64M`, `32MiB`).
     #[error("expected a size such as 1048576, 64M or 32MiB")]
@@ -64,6 +64,9 @@ pub(crate) enum ValueProblem {
     /// The admin listener on a DNS listen address (the TCP sockets would share connections).
     #[error("the same address is a DNS listen address")]
     CollidesWithListen,
+    /// Not an address range (`10.0.0.0/8`, `fd00::/8`, a bare address or `default`).
+    #[error("{0}")]
+    NotARange(#[from] crate::serve::acl::CidrError),
     /// A file name that is empty.
     #[error("empty path")]
     EmptyPath,

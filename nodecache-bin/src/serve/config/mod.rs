@@ -10,6 +10,8 @@
 //! [`ServeConfig::from_args`] reads the `--config` file and resolv.conf on every call, so
 //! calling it again on SIGHUP picks up edits to either.
 
+#[cfg(test)]
+mod access_tests;
 mod build;
 mod describe;
 mod error;
@@ -23,6 +25,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::ServeArgs;
+use crate::serve::acl::Cidr;
 
 pub(crate) use error::ConfigError;
 
@@ -75,10 +78,13 @@ pub(crate) struct CacheSettings {
     pub(crate) max_negative_ttl: Duration,
     /// Serve expired entries when upstreams fail (RFC 8767).
     pub(crate) serve_stale: bool,
-    /// How long past expiry an entry may still be served stale (RFC 8767 §5 suggests 1–3
-    /// days for the window; node caches keep it short). Stale answers carry TTL 30 s
-    /// (RFC 8767 §4), capped by this.
+    /// The TTL written into answers served stale (RFC 8767 §4: "a TTL of 30 seconds is
+    /// recommended").
     pub(crate) stale_ttl: Duration,
+    /// How long past expiry an entry may still be served stale when the upstreams fail
+    /// (RFC 8767 §5: "The maximum stale timer ... 1 to 3 days"): an outage of up to this
+    /// long keeps every name asked before it answered.
+    pub(crate) stale_max_age: Duration,
     /// Prefetch entries asked at least this many times during their TTL, when less than
     /// `prefetch_percent` of the TTL remains; 0 disables prefetch.
     pub(crate) prefetch_hits: u32,
@@ -93,6 +99,8 @@ pub(crate) struct ServeConfig {
     pub(crate) listen: Vec<SocketAddr>,
     /// Admin listener: `/metrics`, `/health`, `/ready`.
     pub(crate) metrics: SocketAddr,
+    /// Client address ranges answered (see `serve::acl`).
+    pub(crate) allow_from: Vec<Cidr>,
     /// Forwarding zones, any order (the forwarder picks the longest match).
     pub(crate) upstreams: Vec<ZoneUpstream>,
     /// Worker threads (default: one per core).
@@ -101,6 +109,9 @@ pub(crate) struct ServeConfig {
     pub(crate) upstream_timeout: Duration,
     /// First retransmit to an upstream over UDP (then doubling, failing over).
     pub(crate) upstream_first_retransmit: Duration,
+    /// Randomise the case of upstream query names and require the same case back
+    /// (0x20, draft-vixie-dnsext-dns0x20), UDP only.
+    pub(crate) upstream_0x20: bool,
     /// Upstream packet budget per second across all upstreams; `None` = unlimited.
     pub(crate) upstream_max_pps: Option<u32>,
     /// Upstream TCP pool limits.
@@ -128,10 +139,12 @@ impl Default for ServeConfig {
         ServeConfig {
             listen: vec![SocketAddr::from(([127, 0, 0, 1], 5353))],
             metrics: SocketAddr::from(([127, 0, 0, 1], 9253)),
+            allow_from: crate::serve::acl::default_list(),
             upstreams: Vec::new(),
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             upstream_timeout: Duration::from_secs(2),
             upstream_first_retransmit: Duration::from_millis(50),
+            upstream_0x20: false,
             upstream_max_pps: None,
             pool: PoolConfig {
                 max_connections: 8,
@@ -151,6 +164,7 @@ impl Default for ServeConfig {
                 max_negative_ttl: Duration::from_secs(300),
                 serve_stale: true,
                 stale_ttl: Duration::from_secs(30),
+                stale_max_age: Duration::from_secs(24 * 3600),
                 prefetch_hits: 5,
                 prefetch_percent: 10,
             },

@@ -29,6 +29,10 @@ pub(crate) enum Setting {
     ServeStale,
     /// `--stale-ttl`.
     StaleTtl,
+    /// `--stale-max-age`.
+    StaleMaxAge,
+    /// `--upstream-0x20`.
+    Upstream0x20,
     /// `--prefetch-hits`.
     PrefetchHits,
     /// `--prefetch-percent`.
@@ -79,6 +83,8 @@ impl Setting {
             Setting::MaxNegativeTtl => "max_negative_ttl",
             Setting::ServeStale => "serve_stale",
             Setting::StaleTtl => "stale_ttl",
+            Setting::StaleMaxAge => "stale_max_age",
+            Setting::Upstream0x20 => "upstream_0x20",
             Setting::PrefetchHits => "prefetch_hits",
             Setting::PrefetchPercent => "prefetch_percent",
             Setting::UpstreamTimeout => "upstream_timeout",
@@ -140,6 +146,8 @@ pub(crate) struct RawLayer {
     pub(crate) values: BTreeMap<Setting, String>,
     /// Listen addresses (`None`: not given by this source).
     pub(crate) listen: Option<Vec<String>>,
+    /// Client ranges answered (`None`: not given by this source).
+    pub(crate) allow_from: Option<Vec<String>>,
     /// Zones.
     pub(crate) upstreams: Vec<RawUpstream>,
     /// `--force-tcp` zones.
@@ -159,6 +167,8 @@ impl RawLayer {
             (Setting::MaxNegativeTtl, &args.max_negative_ttl),
             (Setting::ServeStale, &args.serve_stale),
             (Setting::StaleTtl, &args.stale_ttl),
+            (Setting::StaleMaxAge, &args.stale_max_age),
+            (Setting::Upstream0x20, &args.upstream_0x20),
             (Setting::PrefetchHits, &args.prefetch_hits),
             (Setting::PrefetchPercent, &args.prefetch_percent),
             (Setting::UpstreamTimeout, &args.upstream_timeout),
@@ -209,6 +219,7 @@ impl RawLayer {
         RawLayer {
             values,
             listen: (!args.listen.is_empty()).then(|| args.listen.clone()),
+            allow_from: (!args.allow_from.is_empty()).then(|| args.allow_from.clone()),
             upstreams,
             force_tcp: args.force_tcp.clone(),
         }
@@ -299,6 +310,7 @@ struct FileUpstream {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<OneOrMany>,
+    allow_from: Option<OneOrMany>,
     #[serde(default)]
     upstream: Vec<FileUpstream>,
     metrics: Option<Scalar>,
@@ -309,6 +321,8 @@ struct FileConfig {
     max_negative_ttl: Option<Scalar>,
     serve_stale: Option<Scalar>,
     stale_ttl: Option<Scalar>,
+    stale_max_age: Option<Scalar>,
+    upstream_0x20: Option<Scalar>,
     prefetch_hits: Option<Scalar>,
     prefetch_percent: Option<Scalar>,
     upstream_timeout: Option<Scalar>,
@@ -340,6 +354,8 @@ impl FileConfig {
             (Setting::MaxNegativeTtl, self.max_negative_ttl),
             (Setting::ServeStale, self.serve_stale),
             (Setting::StaleTtl, self.stale_ttl),
+            (Setting::StaleMaxAge, self.stale_max_age),
+            (Setting::Upstream0x20, self.upstream_0x20),
             (Setting::PrefetchHits, self.prefetch_hits),
             (Setting::PrefetchPercent, self.prefetch_percent),
             (Setting::UpstreamTimeout, self.upstream_timeout),
@@ -382,6 +398,7 @@ impl FileConfig {
         RawLayer {
             values,
             listen: self.listen.map(OneOrMany::into_vec),
+            allow_from: self.allow_from.map(OneOrMany::into_vec),
             upstreams,
             force_tcp: Vec::new(),
         }

@@ -67,7 +67,7 @@ pub(crate) fn zone(text: &str) -> Result<String, ValueProblem> {
     Ok(format!("{}.", body.to_ascii_lowercase()))
 }
 
-/// `500ms`, `2s`, `5m`, `1h`, or a plain number of seconds.
+/// `500ms`, `2s`, `5m`, `1h`, `1d`, or a plain number of seconds.
 pub(crate) fn duration(text: &str) -> Result<Duration, ValueProblem> {
     let text = text.trim();
     let digits_end = text
@@ -80,6 +80,7 @@ pub(crate) fn duration(text: &str) -> Result<Duration, ValueProblem> {
         "" | "s" => 1_000,
         "m" => 60_000,
         "h" => 3_600_000,
+        "d" => 86_400_000,
         _ => return Err(ValueProblem::NotADuration),
     };
     n.checked_mul(millis_per_unit)
@@ -149,6 +150,8 @@ pub(crate) fn format_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
     if millis == 0 {
         "0s".to_owned()
+    } else if millis.is_multiple_of(86_400_000) {
+        format!("{}d", millis / 86_400_000)
     } else if millis.is_multiple_of(3_600_000) {
         format!("{}h", millis / 3_600_000)
     } else if millis.is_multiple_of(60_000) {

@@ -71,6 +71,47 @@ pub(super) fn encode_query(id: u16, question: &Question) -> Vec<u8> {
     message
 }
 
+/// `name` (wire form) with the case of each ASCII letter chosen at random: the 0x20 bits of
+/// draft-vixie-dnsext-dns0x20-00 §3, one extra bit per letter that an off-path spoofer must
+/// guess. Only label bytes are touched (the walk skips length octets, which are below 64 and
+/// so never letters anyway); 32 random bytes give up to 256 distinct bits.
+pub(super) fn randomize_case(name: &[u8]) -> Box<[u8]> {
+    let mut out: Box<[u8]> = name.into();
+    let mut random = [0u8; 32];
+    let _ = getrandom::fill(&mut random);
+    let mut pos = 0usize;
+    let mut bit = 0usize;
+    while let Some(&len) = out.get(pos) {
+        if len == 0 {
+            break;
+        }
+        let end = pos + 1 + usize::from(len);
+        for byte in out.get_mut(pos + 1..end).into_iter().flatten() {
+            if byte.is_ascii_alphabetic() {
+                let flip = random
+                    .get((bit / 8) % random.len())
+                    .is_some_and(|b| b >> (bit % 8) & 1 == 1);
+                bit += 1;
+                *byte = if flip {
+                    byte.to_ascii_uppercase()
+                } else {
+                    byte.to_ascii_lowercase()
+                };
+            }
+        }
+        pos = end;
+    }
+    out
+}
+
+/// True when the question name of `message` is `sent` octet for octet, case included (the
+/// 0x20 check; servers copy the question as received, RFC 1035 §7.3 / RFC 4343 §4.1).
+pub(super) fn question_case_matches(message: &[u8], sent: &[u8]) -> bool {
+    message
+        .get(HEADER_LEN..HEADER_LEN + sent.len())
+        .is_some_and(|name| name == sent)
+}
+
 /// Replaces the ID of an encoded message (the TCP pool picks IDs unique per connection).
 pub(super) fn set_id(message: &mut [u8], id: u16) {
     if let Some(bytes) = message.get_mut(0..2) {
@@ -154,6 +195,53 @@ mod tests {
         out.extend_from_slice(name);
         out.extend_from_slice(&[0, 1, 0, 1]);
         out
+    }
+
+    #[test]
+    fn randomized_case_keeps_the_name_and_is_checked_exactly() {
+        let q = question();
+        let mut seen_upper = false;
+        let mut seen_lower = false;
+        for _ in 0..20 {
+            let mixed = randomize_case(&q.name);
+            assert!(mixed.eq_ignore_ascii_case(&q.name));
+            assert_eq!(mixed[0], 3, "length octets untouched");
+            seen_upper |= mixed.iter().any(u8::is_ascii_uppercase);
+            seen_lower |= mixed.iter().any(u8::is_ascii_lowercase);
+            let query = encode_query(
+                9,
+                &Question {
+                    name: mixed.clone(),
+                    ..q.clone()
+                },
+            );
+            let answer = response(&query, 0x8180, &mixed);
+            assert_eq!(check_response(&answer, 9, &q), Ok(Verdict::Answer));
+            assert!(question_case_matches(&answer, &mixed));
+            // An answer with the name in another case (a spoofer who guessed the ID and
+            // port but not the case) is refused.
+            let flipped: Vec<u8> = mixed
+                .iter()
+                .map(|b| {
+                    if b.is_ascii_alphabetic() {
+                        b ^ 0x20
+                    } else {
+                        *b
+                    }
+                })
+                .collect();
+            assert!(!question_case_matches(
+                &response(&query, 0x8180, &flipped),
+                &mixed
+            ));
+        }
+        assert!(seen_upper && seen_lower, "20 names of 13 letters each vary");
+        assert_eq!(&*randomize_case(b"\x00"), b"\x00");
+        assert_eq!(
+            &*randomize_case(b"\x05ab"),
+            b"\x05ab",
+            "a cut-off name is left alone"
+        );
     }
 
     #[test]

@@ -100,6 +100,8 @@ struct Shared {
     timeout: Duration,
     /// First UDP retransmit before any RTT is known.
     first_retransmit: Duration,
+    /// Randomise the case of UDP query names and require it back (0x20).
+    randomize_case: bool,
     metrics: Arc<Metrics>,
     in_flight: InFlight,
     /// `None`: unlimited.
@@ -150,6 +152,7 @@ impl Forwarder {
                 zones: RwLock::new(Arc::new(ZoneTable::new(&config.upstreams))),
                 timeout: config.upstream_timeout,
                 first_retransmit: config.upstream_first_retransmit,
+                randomize_case: config.upstream_0x20,
                 pools: Pools::new(&config.pool, Arc::clone(&metrics)),
                 metrics,
                 in_flight: InFlight::default(),

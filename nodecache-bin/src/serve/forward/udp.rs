@@ -18,7 +18,9 @@ use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
 use super::exchange::{TcpOutcome, ask_tcp, priority};
-use super::message::{Verdict, check_response, encode_query};
+use super::message::{
+    Verdict, check_response, encode_query, question_case_matches, randomize_case,
+};
 use super::zones::Route;
 use super::{ForwardError, Question, Shared, UpstreamResponse, rand_id};
 
@@ -54,7 +56,20 @@ pub(super) async fn exchange(
         schedule.set_rto(index, shared.rtt.rto(*server, shared.first_retransmit));
     }
     let id = rand_id();
-    let message = encode_query(id, question);
+    // With 0x20 the name goes out in random case; the answer must carry the same case.
+    let sent_name = shared
+        .randomize_case
+        .then(|| randomize_case(&question.name));
+    let message = match &sent_name {
+        Some(name) => encode_query(
+            id,
+            &Question {
+                name: name.clone(),
+                ..question.clone()
+            },
+        ),
+        None => encode_query(id, question),
+    };
     let _own = shared.own.register(id, question);
     let mut asked = vec![Asked::default(); servers.len()];
     let mut sockets = Sockets::default();
@@ -109,18 +124,31 @@ pub(super) async fn exchange(
         let Ok((len, from)) = received else {
             continue;
         };
+        // RFC 5452 §9.1: only a datagram from a server we asked, with our ID and question
+        // (and, with 0x20, its case), is an answer; anything else is ignored and counted.
         let Some(index) = servers.iter().position(|&s| s == from) else {
+            shared.metrics.upstream_rejected.inc();
             continue;
         };
         let (Some(record), Some(datagram)) = (asked.get_mut(index), buffer.get(..len)) else {
             continue;
         };
         if record.sends == 0 {
+            shared.metrics.upstream_rejected.inc();
             continue;
         }
         let verdict = match check_response(datagram, id, question) {
-            Ok(verdict) => verdict,
-            Err(_) => continue,
+            Ok(verdict)
+                if sent_name
+                    .as_deref()
+                    .is_none_or(|sent| question_case_matches(datagram, sent)) =>
+            {
+                verdict
+            }
+            _ => {
+                shared.metrics.upstream_rejected.inc();
+                continue;
+            }
         };
         record.answered = true;
         match verdict {
