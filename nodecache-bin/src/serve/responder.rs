@@ -99,10 +99,6 @@ impl Responder {
     /// outside `allow_from` gets REFUSED (RFC 5358 §4: no open resolver), counted in
     /// `acl_refused` (and in the request and response counters like any query); a message
     /// from it that is not a query gets nothing. This is what the UDP loop calls.
-    #[allow(
-        dead_code,
-        reason = "serve/udp.rs calls it once the lead wires the ACL in"
-    )]
     pub(crate) fn answer_client(
         self: &Arc<Self>,
         msg: &[u8],

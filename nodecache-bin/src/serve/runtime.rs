@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::cli::ServeArgs;
 use crate::serve::config::ServeConfig;
@@ -54,10 +55,14 @@ pub(crate) async fn serve(
     ));
     let (stop, stopped) = watch::channel(false);
     let udp_per_addr = config.workers.max(1);
-    if let Err(error) = spawn_listeners(sockets, &config, &responder, &metrics, &health, &stopped) {
-        eprintln!("nodecache serve: {error}");
-        return EXIT_FAILURE;
-    }
+    let udp_tasks = match spawn_listeners(sockets, &config, &responder, &metrics, &health, &stopped)
+    {
+        Ok(tasks) => tasks,
+        Err(error) => {
+            eprintln!("nodecache serve: {error}");
+            return EXIT_FAILURE;
+        }
+    };
     if let Err(error) = setup.install_rules() {
         eprintln!("nodecache serve: node setup: {error}");
         let _ = stop.send(true);
@@ -75,9 +80,23 @@ pub(crate) async fn serve(
     // Readiness first, so load balancers stop sending; then stop reading new queries.
     health.set_draining();
     let _ = stop.send(true);
+    let deadline = tokio::time::Instant::now() + config.drain_timeout;
+    // The UDP tasks hand their share of the SO_REUSEPORT groups over and answer what the
+    // kernel had already queued for them (udp::hand_over); only then is the drain about the
+    // misses in flight.
+    let handed_over = tokio::time::timeout_at(deadline, async {
+        for task in udp_tasks {
+            let _ = task.await;
+        }
+    })
+    .await
+    .is_ok();
+    if !handed_over {
+        eprintln!("nodecache serve: UDP hand-over still running at the drain deadline");
+    }
     let in_flight = responder.in_flight();
     let waiting = in_flight.count();
-    let drained = tokio::time::timeout(config.drain_timeout, in_flight.wait_idle())
+    let drained = tokio::time::timeout_at(deadline, in_flight.wait_idle())
         .await
         .is_ok();
     let left = if drained {
@@ -93,7 +112,8 @@ pub(crate) async fn serve(
     0
 }
 
-/// Registers the bound sockets with the runtime and spawns the UDP, TCP and admin tasks.
+/// Registers the bound sockets with the runtime and spawns the UDP, TCP and admin tasks;
+/// returns the UDP tasks, which the drain waits for.
 fn spawn_listeners(
     sockets: BoundSockets,
     config: &ServeConfig,
@@ -101,11 +121,16 @@ fn spawn_listeners(
     metrics: &Arc<Metrics>,
     health: &Arc<Health>,
     stopped: &watch::Receiver<bool>,
-) -> Result<(), crate::serve::listeners::BindError> {
+) -> Result<Vec<JoinHandle<()>>, crate::serve::listeners::BindError> {
+    let mut udp_tasks = Vec::new();
     for (addr, group) in sockets.udp {
         for socket in group {
             let socket = register_udp(addr, socket)?;
-            tokio::spawn(serve_udp(socket, Arc::clone(responder), stopped.clone()));
+            udp_tasks.push(tokio::spawn(serve_udp(
+                socket,
+                Arc::clone(responder),
+                stopped.clone(),
+            )));
         }
     }
     let limits = Arc::new(TcpLimits::new(&config.client_tcp));
@@ -124,7 +149,7 @@ fn spawn_listeners(
         Arc::clone(metrics),
         Arc::clone(health),
     ));
-    Ok(())
+    Ok(udp_tasks)
 }
 
 /// `127.0.0.1:5353, 169.254.20.10:53` for the ready line.

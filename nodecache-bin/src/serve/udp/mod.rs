@@ -13,8 +13,9 @@ mod batch;
 
 use std::cell::RefCell;
 use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
@@ -45,9 +46,9 @@ enum Step {
     Failed,
 }
 
-/// Reads and answers queries on `socket` until `shutdown` turns true (or its sender goes).
-/// On shutdown the loop stops reading and drops its handle on the socket; misses still in
-/// flight keep it open until their replies are sent.
+/// Reads and answers queries on `socket` until `shutdown` turns true (or its sender goes),
+/// then hands its share of the SO_REUSEPORT group over and drains (see [`hand_over`]).
+/// Misses still in flight keep the socket open until their replies are sent.
 pub(crate) async fn serve_udp(
     socket: Arc<UdpSocket>,
     responder: Arc<Responder>,
@@ -55,17 +56,7 @@ pub(crate) async fn serve_udp(
 ) {
     let mut sender = SendBatch::new();
     while !stop_requested(&shutdown) {
-        let step = RECEIVER.with_borrow_mut(|receiver| {
-            match socket.try_io(Interest::READABLE, || receiver.receive(&*socket)) {
-                Ok(count) => {
-                    answer_batch(receiver, count, &socket, &responder, &mut sender);
-                    Step::Answered
-                }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => Step::Empty,
-                Err(_) => Step::Failed,
-            }
-        });
-        match step {
+        match receive_step(&socket, &responder, &mut sender) {
             Step::Answered => flush(&socket, &mut sender).await,
             // Drained: now (and only now) wait for the reactor.
             Step::Empty => {
@@ -85,6 +76,86 @@ pub(crate) async fn serve_udp(
         // spent.
         tokio::task::consume_budget().await;
     }
+    hand_over(&socket, &responder, &mut sender).await;
+}
+
+/// How long the queue must stay empty after the hand-over before the socket is let go: a
+/// datagram the kernel steered to this socket just before `connect` may still be on its way
+/// into the queue (delivery runs in softirq context on another CPU).
+const HAND_OVER_QUIET: Duration = Duration::from_millis(50);
+
+/// Bound on the whole hand-over, whatever the traffic (SIGTERM must exit promptly).
+const HAND_OVER_MAX: Duration = Duration::from_secs(1);
+
+/// Leaves the SO_REUSEPORT group without losing what the kernel already queued here.
+///
+/// Closing a socket of the group drops the datagrams in its receive queue. Instead it is
+/// `connect`ed to the discard port of its own address: Linux's UDP lookup
+/// (`udp4_lib_lookup2`, "fall back to scoring if group has connections") then gives a
+/// connected socket only datagrams from its peer, so every new query goes to the other
+/// sockets of the group — another instance's during a rolling restart — while the queued
+/// datagrams stay readable (connect(2) does not flush the queue). They are answered until the
+/// queue has been empty for [`HAND_OVER_QUIET`]. Replies still go out with explicit
+/// destinations, which a connected UDP socket allows (udp(7)).
+async fn hand_over(socket: &Arc<UdpSocket>, responder: &Arc<Responder>, sender: &mut SendBatch) {
+    let Ok(local) = socket.local_addr() else {
+        return;
+    };
+    let discard = SocketAddr::new(discard_host(local.ip()), DISCARD_PORT);
+    if socket.connect(discard).await.is_err() {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + HAND_OVER_MAX;
+    loop {
+        match receive_step(socket, responder, sender) {
+            Step::Answered => flush(socket, sender).await,
+            Step::Empty | Step::Failed => {
+                let quiet = tokio::time::Instant::now() + HAND_OVER_QUIET;
+                let wait_until = quiet.min(deadline);
+                if tokio::time::timeout_at(wait_until, socket.readable())
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return;
+        }
+    }
+}
+
+/// The discard service (RFC 863): nobody sends from it, so a socket connected to it
+/// receives nothing new.
+const DISCARD_PORT: u16 = 9;
+
+/// Where a socket bound to `ip` is connected to leave its group: its own address, or
+/// loopback for a wildcard bind.
+fn discard_host(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        other => other,
+    }
+}
+
+/// Receives one batch (if any is queued) and answers it.
+fn receive_step(
+    socket: &Arc<UdpSocket>,
+    responder: &Arc<Responder>,
+    sender: &mut SendBatch,
+) -> Step {
+    RECEIVER.with_borrow_mut(|receiver| {
+        match socket.try_io(Interest::READABLE, || receiver.receive(&**socket)) {
+            Ok(count) => {
+                answer_batch(receiver, count, socket, responder, sender);
+                Step::Answered
+            }
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => Step::Empty,
+            Err(_) => Step::Failed,
+        }
+    })
 }
 
 /// Answers the `count` datagrams just received: hits and errors are queued in `sender`,
@@ -107,7 +178,7 @@ fn answer_batch(
         let Some(out) = sender.next_buffer() else {
             continue;
         };
-        match responder.answer_now(bytes, Proto::Udp, from.is_ipv6(), received, out) {
+        match responder.answer_client(bytes, Proto::Udp, from, received, out) {
             Immediate::Reply => sender.commit(from),
             Immediate::Drop => {}
             Immediate::Forward(pending) => {
