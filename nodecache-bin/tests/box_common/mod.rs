@@ -82,9 +82,11 @@ pub fn sample(text: &str, family: &str, labels: &[&str]) -> Option<f64> {
         .find_map(|line| line.rsplit(' ').next()?.parse().ok())
 }
 
-/// One metric now (0 when absent).
+/// One metric now (the first sample of `family`).
+/// Panics when the family is absent: a misspelt name must not read as zero.
 pub fn metric(nodebox: &NodeBox, family: &str) -> f64 {
-    sample(&metrics_text(nodebox), family, &[]).unwrap_or(0.0)
+    let text = metrics_text(nodebox);
+    sample(&text, family, &[]).unwrap_or_else(|| panic!("no {family} in /metrics:\n{text}"))
 }
 
 /// What /proc/PID/status says of the daemon's memory and threads.
