@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use testbed::{NODE_LOCAL_ADDR, dig, dnsperf, require_netns};
 
 use box_common::{
-    HOT_NAMES, WILD_ZONE, dnsperf_timed, metric, new_box, poll, proc_figures, query_file,
+    HOT_NAMES, WILD_ZONE, dnsperf_timed, field, metric, new_box, poll, proc_figures, query_file,
     start_daemon,
 };
 
@@ -188,19 +188,6 @@ fn average_latency(output: &str) -> Option<Duration> {
         .find_map(|l| l.trim().strip_prefix("Average Latency (s):"))?;
     let secs: f64 = line.split_whitespace().next()?.parse().ok()?;
     Some(Duration::from_secs_f64(secs))
-}
-
-/// A field `key N` from the idle-client script's output.
-fn field(text: &str, key: &str) -> Option<f64> {
-    text.lines().find_map(|line| {
-        let mut words = line.split_whitespace();
-        while let Some(word) = words.next() {
-            if word == key {
-                return words.next()?.parse().ok();
-            }
-        }
-        None
-    })
 }
 
 #[test]

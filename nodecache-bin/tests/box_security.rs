@@ -16,7 +16,7 @@ use testbed::{
 };
 
 use box_common::{
-    NODECACHE, WILD_ADDR, WILD_ZONE, dnsperf_timed, metric, new_box, poll, proc_figures,
+    NODECACHE, WILD_ADDR, WILD_ZONE, dnsperf_timed, field, metric, new_box, poll, proc_figures,
     query_file, start_daemon,
 };
 
@@ -143,7 +143,7 @@ fn no_open_resolver_the_pod_is_refused_by_default_and_answered_when_allowed() {
     // The host itself asks from 169.254.20.10 (link-local): answered.
     let host = dig(nodebox.host(), node_local(), &question).expect("dig");
     let refused = metric(&nodebox, "nodecache_acl_refused_total");
-    let refused_rcode = box_common::sample(
+    let refused_rcode = testbed::metric_sample(
         &box_common::metrics_text(&nodebox),
         "coredns_dns_responses_total",
         &["rcode=\"REFUSED\""],
@@ -233,19 +233,6 @@ while socks and time.time() - start < hold:
         last = time.time() - start
 print('closed', closed, 'last', round(last, 3), flush=True)
 "#;
-
-/// A field `key N` from a script's output.
-fn field(text: &str, key: &str) -> Option<f64> {
-    text.lines().find_map(|line| {
-        let mut words = line.split_whitespace();
-        while let Some(word) = words.next() {
-            if word == key {
-                return words.next()?.parse().ok();
-            }
-        }
-        None
-    })
-}
 
 #[test]
 fn huge_tcp_messages_and_dangling_length_prefixes_do_not_hurt_others() {

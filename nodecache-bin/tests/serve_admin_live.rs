@@ -6,7 +6,7 @@ mod serve_common;
 
 use std::time::Duration;
 
-use testbed::{DEAD_DNS_ADDR, DNS_ADDR, Netns, Node, require_netns};
+use testbed::{DEAD_DNS_ADDR, DNS_ADDR, Netns, Node, metric_sample, require_netns};
 
 use serve_common::{ask, poll, start_daemon, start_daemon_with};
 
@@ -27,19 +27,6 @@ fn http_get(ns: &Netns, url: &str) -> (u16, String) {
     (code.trim().parse().unwrap_or(0), body.to_owned())
 }
 
-/// The value of the first sample of `family` whose labels contain every `label` (Prometheus
-/// text format: `name{labels} value`).
-fn sample(text: &str, family: &str, labels: &[&str]) -> Option<f64> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter(|line| {
-            line.strip_prefix(family)
-                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
-        })
-        .filter(|line| labels.iter().all(|label| line.contains(label)))
-        .find_map(|line| line.rsplit(' ').next()?.parse().ok())
-}
-
 #[test]
 fn metrics_follow_the_traffic_with_coredns_names() {
     if !require_netns("metrics_follow_the_traffic_with_coredns_names") {
@@ -55,19 +42,19 @@ fn metrics_follow_the_traffic_with_coredns_names() {
     assert_eq!(ask(&node, &["nope.example.com", "A"]).status, "NXDOMAIN");
     let (status, text) = http_get(node.pod(), &format!("{ADMIN}/metrics"));
     assert_eq!(status, 200, "{}", daemon.stderr());
-    let requests = sample(
+    let requests = metric_sample(
         &text,
         "coredns_dns_requests_total",
         &["proto=\"udp\"", "type=\"A\""],
     );
     assert_eq!(requests, Some(4.0), "{text}");
     assert_eq!(
-        sample(&text, "coredns_dns_responses_total", &["rcode=\"NOERROR\""]),
+        metric_sample(&text, "coredns_dns_responses_total", &["rcode=\"NOERROR\""]),
         Some(3.0),
         "{text}"
     );
     assert_eq!(
-        sample(
+        metric_sample(
             &text,
             "coredns_dns_responses_total",
             &["rcode=\"NXDOMAIN\""]
@@ -77,22 +64,22 @@ fn metrics_follow_the_traffic_with_coredns_names() {
     );
     // Two misses (one per name), two hits.
     assert_eq!(
-        sample(&text, "coredns_cache_misses_total", &[]),
+        metric_sample(&text, "coredns_cache_misses_total", &[]),
         Some(2.0),
         "{text}"
     );
     assert_eq!(
-        sample(&text, "coredns_cache_hits_total", &["type=\"success\""]),
+        metric_sample(&text, "coredns_cache_hits_total", &["type=\"success\""]),
         Some(2.0),
         "{text}"
     );
     assert_eq!(
-        sample(&text, "coredns_cache_entries", &["type=\"success\""]),
+        metric_sample(&text, "coredns_cache_entries", &["type=\"success\""]),
         Some(1.0),
         "{text}"
     );
     assert_eq!(
-        sample(&text, "coredns_cache_entries", &["type=\"denial\""]),
+        metric_sample(&text, "coredns_cache_entries", &["type=\"denial\""]),
         Some(1.0),
         "{text}"
     );

@@ -52,6 +52,7 @@ mod nsd;
 mod preflight;
 mod process;
 mod shim;
+mod wait;
 pub mod zone;
 
 pub use capture::{Capture, CapturedQuery, Transport};
@@ -81,6 +82,7 @@ pub use preflight::{
 };
 pub use process::{RunOutput, run};
 pub use shim::{Libc, MUSL_TARGET, SHIM_FILE, Shim, target_dirs};
+pub use wait::{metric_sample, poll};
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -4,7 +4,7 @@
 #![allow(dead_code, unreachable_pub)] // Each test binary uses a different subset.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use testbed::{BOX_ADMIN, Corpus, Daemon, NODE_LOCAL_ADDR, Netns, NodeBox};
 
@@ -70,23 +70,12 @@ pub fn metrics_text(nodebox: &NodeBox) -> String {
     out.stdout
 }
 
-/// The value of the first sample of `family` whose line contains every `label`.
-pub fn sample(text: &str, family: &str, labels: &[&str]) -> Option<f64> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter(|line| {
-            line.strip_prefix(family)
-                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
-        })
-        .filter(|line| labels.iter().all(|label| line.contains(label)))
-        .find_map(|line| line.rsplit(' ').next()?.parse().ok())
-}
-
 /// One metric now (the first sample of `family`).
 /// Panics when the family is absent: a misspelt name must not read as zero.
 pub fn metric(nodebox: &NodeBox, family: &str) -> f64 {
     let text = metrics_text(nodebox);
-    sample(&text, family, &[]).unwrap_or_else(|| panic!("no {family} in /metrics:\n{text}"))
+    testbed::metric_sample(&text, family, &[])
+        .unwrap_or_else(|| panic!("no {family} in /metrics:\n{text}"))
 }
 
 /// What /proc/PID/status says of the daemon's memory and threads.
@@ -205,20 +194,6 @@ pub fn dnsperf_timed(ns: &Netns, file: &Path, timeout: Duration) -> Timed {
     timed
 }
 
-/// Polls `condition` every 20 ms until it holds or `timeout` passes; true when it held.
-pub fn poll(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if condition() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// dnsperf in `ns` at the node-local address like `testbed::dnsperf`, but with up to
 /// `outstanding` queries in flight (`-q`; dnsperf's default of 100 would cap a flood against a
 /// slow server at 100 / latency queries per second) and `max_qps` 0 meaning no limit.
@@ -256,4 +231,19 @@ pub fn dnsperf_flood(
         .expect("dnsperf runs");
     testbed::DnsperfReport::parse(&out.stdout)
         .unwrap_or_else(|| panic!("no dnsperf summary:\n{}{}", out.stdout, out.stderr))
+}
+
+pub use testbed::poll;
+
+/// A field `key N` from a helper script's output (`… key N …`).
+pub fn field(text: &str, key: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        while let Some(word) = words.next() {
+            if word == key {
+                return words.next()?.parse().ok();
+            }
+        }
+        None
+    })
 }

@@ -1,11 +1,10 @@
 //! Helpers shared by the `serve_*` integration tests: starting `nodecache serve` in a test
 //! node's pod namespace and asking it (or NSD) with dig.
-#![allow(dead_code, unreachable_pub)] // Each test binary uses a different subset.
+#![allow(dead_code, unreachable_pub, unused_imports)] // Each test binary uses a different subset.
 
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use testbed::{DNS_ADDR, Daemon, DigAnswer, NODECACHE_BIN_ENV, Node, dig};
 
@@ -67,16 +66,4 @@ pub fn records(answer: &DigAnswer) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-/// Polls `condition` every 20 ms until it holds or `timeout` passes; true when it held.
-pub fn poll(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if condition() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+pub use testbed::poll;
