@@ -23,6 +23,8 @@ static PATH: LazyLock<Mutex<PacketPath>> = LazyLock::new(|| {
 
 fuzz_target!(|msg: &[u8]| {
     let id = msg.get(1).copied().unwrap_or(0);
-    let mut path = PATH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut path = PATH
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     path.answer_query(msg, id & 1 != 0, id & 2 != 0);
 });

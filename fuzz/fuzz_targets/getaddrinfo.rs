@@ -113,8 +113,10 @@ fuzz_target!(|data: &[u8]| {
     let mut fields = rest.splitn(3, |&b| b == 0);
     let node = CString::new(fields.next().unwrap_or_default()).expect("no NUL");
     let service = CString::new(fields.next().unwrap_or_default()).expect("no NUL");
-    *nameserver.answer.lock().unwrap_or_else(PoisonError::into_inner) =
-        fields.next().unwrap_or_default().to_vec();
+    *nameserver
+        .answer
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = fields.next().unwrap_or_default().to_vec();
     let node = (head[5] & 1 == 0).then_some(node.as_c_str());
     let service = (head[5] & 2 == 0).then_some(service.as_c_str());
     let outcome = getaddrinfo(node, service, hints);

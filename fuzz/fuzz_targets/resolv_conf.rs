@@ -22,7 +22,11 @@ fuzz_target!(|data: &[u8]| {
     let mut conf = ResolvConf::parse(file);
     conf.apply_env(localdomain, res_options);
 
-    assert!(conf.nameservers.len() <= MAX_NAMESERVERS, "{:?}", conf.nameservers);
+    assert!(
+        conf.nameservers.len() <= MAX_NAMESERVERS,
+        "{:?}",
+        conf.nameservers
+    );
     assert!(conf.search.len() <= MAX_SEARCH_DOMAINS, "{:?}", conf.search);
     let search_bytes: usize = conf.search.iter().map(|entry| entry.len() + 1).sum();
     assert!(search_bytes <= 256, "search list of {search_bytes} bytes");

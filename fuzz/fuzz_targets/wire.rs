@@ -25,7 +25,11 @@ fn question(msg: &[u8]) -> Option<(String, u16)> {
         pos += 1 + len;
     }
     let qtype = u16::from_be_bytes([*msg.get(pos + 1)?, *msg.get(pos + 2)?]);
-    let name = if labels.is_empty() { ".".to_string() } else { labels.join(".") };
+    let name = if labels.is_empty() {
+        ".".to_string()
+    } else {
+        labels.join(".")
+    };
     Some((name, qtype))
 }
 

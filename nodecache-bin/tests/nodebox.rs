@@ -20,7 +20,13 @@ fn a_pod_resolves_through_the_node_local_daemon_under_steady_load() {
         .expect("daemon starts");
     let target = std::net::SocketAddr::from((NODE_LOCAL_ADDR, 53));
     let answer = dig(nodebox.pod(), target, &["www.example.com", "A"]).expect("dig");
-    assert_eq!(answer.status, "NOERROR", "{}\n{}", answer.output, daemon.stderr());
+    assert_eq!(
+        answer.status,
+        "NOERROR",
+        "{}\n{}",
+        answer.output,
+        daemon.stderr()
+    );
 
     let dir = tempfile::tempdir().expect("tempdir");
     let queries = dir.path().join("queries.txt");

@@ -15,8 +15,7 @@ use crate::serve::config::ServeConfig;
 use crate::serve::forward::Forwarder;
 use crate::serve::message::reply::truncate_for_udp;
 use crate::serve::message::{
-    HEADER_LEN, ParsedQuery, QueryName, flags, offset, parse_query, read_u16, rtype,
-    walk_response,
+    HEADER_LEN, ParsedQuery, QueryName, flags, offset, parse_query, read_u16, rtype, walk_response,
 };
 use crate::serve::metrics::{Metrics, Proto};
 use crate::serve::responder::{Immediate, MAX_TCP_MESSAGE, Responder};
@@ -201,7 +200,11 @@ fn check_reply(query: &[u8], reply: &[u8], tcp: bool) {
     } else {
         ParsedQuery::udp_limit(&parsed)
     };
-    assert!(reply.len() <= limit, "reply of {} > limit {limit}", reply.len());
+    assert!(
+        reply.len() <= limit,
+        "reply of {} > limit {limit}",
+        reply.len()
+    );
     if read_u16(reply, offset::QDCOUNT) == Some(1) {
         assert_eq!(
             reply.get(HEADER_LEN..parsed.question_end),
@@ -215,5 +218,66 @@ fn check_reply(query: &[u8], reply: &[u8], tcp: bool) {
 fn check_walks(reply: &[u8]) {
     if let Err(error) = walk_response(reply) {
         panic!("reply from a well-formed answer does not walk: {error}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use testbed::zone::{MemoryZone, a};
+
+    use super::*;
+    use crate::serve::message::tests::query;
+
+    fn answer(name: &str) -> Vec<u8> {
+        MemoryZone::default()
+            .with(name, a("198.18.2.1"))
+            .respond(name, 1)
+    }
+
+    #[test]
+    fn warmed_names_are_hits_and_others_would_be_forwarded() {
+        let mut path = PacketPath::new(16).expect("packet path");
+        assert!(path.warm(&answer("www.example.com")));
+        assert!(!path.warm(b"not a response"));
+        let hit = query(7, "WWW.example.com", 1, Some((1232, false, 0)));
+        assert!(matches!(
+            path.answer_query(&hit, false, false),
+            QueryOutcome::Replied(len) if len > hit.len()
+        ));
+        let miss = query(8, "other.example.com", 1, None);
+        assert_eq!(
+            path.answer_query(&miss, false, false),
+            QueryOutcome::Forwarded
+        );
+        assert_eq!(
+            path.answer_query(&[0; 4], true, true),
+            QueryOutcome::Dropped
+        );
+    }
+
+    #[test]
+    fn upstream_answers_store_and_reply_with_every_edns_choice() {
+        let upstream = answer("www.example.com");
+        for edns in [None, Some((512, false)), Some((4096, true))] {
+            for tcp in [false, true] {
+                let mut path = PacketPath::new(16).expect("packet path");
+                path.store_upstream(&upstream, edns, tcp);
+                let again = query(0, "www.example.com", 1, None);
+                assert!(matches!(
+                    path.answer_query(&again, tcp, false),
+                    QueryOutcome::Replied(_)
+                ));
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "reply ID is not the query's")]
+    fn a_reply_with_another_id_is_a_finding() {
+        let msg = query(1, "www.example.com", 1, None);
+        let mut reply = msg.clone();
+        reply[1] = 2;
+        reply[2] |= 0x80;
+        check_reply(&msg, &reply, false);
     }
 }
