@@ -176,4 +176,35 @@ else
     section_done "doctests"
 fi
 
+# ---------------------------------------------------------------------------------------------
+section "fuzz smoke run (fuzz/README.md)"
+# Each cargo-fuzz target for a few seconds from its committed seeds, so a target that no longer
+# builds or crashes on its corpus fails CI. The 10-minute runs are by hand (fuzz/README.md).
+# cargo-fuzz needs nightly features: RUSTC_BOOTSTRAP=1 unlocks them on the stable toolchain.
+# New corpus entries go to a temporary directory, never into the repository.
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "installing: cargo-fuzz (cargo install --locked)"
+    cargo install --locked cargo-fuzz ||
+        echo "WARNING: could not install cargo-fuzz; the fuzz smoke run is skipped" >&2
+fi
+if cargo fuzz --version >/dev/null 2>&1; then
+    cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+    fuzz_work=$(mktemp -d)
+    for target in $(RUSTC_BOOTSTRAP=1 cargo fuzz list); do
+        mkdir -p "$fuzz_work/$target"
+        echo "fuzz target $target"
+        log=$fuzz_work/$target.log
+        if ! RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$fuzz_work/$target" \
+            "fuzz/corpus/$target" -- -runs=20000 -max_total_time=15 -print_final_stats=1 \
+            >"$log" 2>&1; then
+            tail -n 60 "$log" >&2
+            echo "fuzz target $target failed (input saved under fuzz/artifacts/$target/)" >&2
+            exit 1
+        fi
+        grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
+    done
+    rm -rf "$fuzz_work"
+fi
+section_done "fuzz smoke"
+
 printf '\n==== all checks passed in %ds ====\n' $((SECONDS - started))

@@ -86,23 +86,31 @@ pub fn eq(a: &str, b: &str) -> bool {
 /// True when `name` is `suffix` or ends in `.suffix`, compared label-wise and case-insensitively.
 /// An empty suffix (the root) matches every name.
 pub fn has_suffix(name: &str, suffix: &str) -> bool {
-    let name = trim_root(name).as_bytes();
-    let suffix = trim_root(suffix).as_bytes();
+    has_trimmed_suffix(trim_root(name), trim_root(suffix))
+}
+
+/// [`has_suffix`] on names whose root dot is already trimmed. Trimming exactly once matters:
+/// a second trim would take a real label's dot off a name ending in `..` (fuzzing found
+/// `strip_suffix` cutting a search entry mid-character that way).
+fn has_trimmed_suffix(name: &str, suffix: &str) -> bool {
+    let name = name.as_bytes();
+    let suffix = suffix.as_bytes();
     if suffix.is_empty() {
         return true;
     }
-    if name.len() < suffix.len() {
+    let Some(start) = name.len().checked_sub(suffix.len()) else {
         return false;
-    }
-    let start = name.len() - suffix.len();
-    name[start..].eq_ignore_ascii_case(suffix) && (start == 0 || name[start - 1] == b'.')
+    };
+    name.get(start..)
+        .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
+        && (start == 0 || name.get(start - 1) == Some(&b'.'))
 }
 
 /// `name` without `.suffix` at its end, when it has that suffix and something before it.
 pub fn strip_suffix<'a>(name: &'a str, suffix: &str) -> Option<&'a str> {
     let body = trim_root(name);
     let suffix = trim_root(suffix);
-    if !has_suffix(body, suffix) || body.len() <= suffix.len() {
+    if !has_trimmed_suffix(body, suffix) || body.len() <= suffix.len() {
         return None;
     }
     if suffix.is_empty() {
@@ -153,6 +161,19 @@ mod tests {
         );
         assert_eq!(strip_suffix("cluster.local", "cluster.local"), None);
         assert_eq!(strip_suffix("x.acluster.local", "cluster.local"), None);
+    }
+
+    /// Found by the resolv_conf fuzz target: a search entry `svc.....` makes the cluster zone
+    /// `..`; stripping it (trimmed once: `.`) from a name must not trim it a second time into
+    /// the root, which matched everything and cut two bytes off (inside a UTF-8 character).
+    #[test]
+    fn suffixes_ending_in_dots_are_trimmed_once() {
+        assert_eq!(strip_suffix("dnc.def\u{fffd}", ".."), None);
+        assert_eq!(strip_suffix("dnc.def", ".."), None);
+        assert_eq!(strip_suffix("a..", ".."), None);
+        assert_eq!(strip_suffix("a...", ".."), Some("a"));
+        assert!(!has_suffix("dnc.def", ".."));
+        assert!(has_suffix("a...", ".."));
     }
 
     #[test]

@@ -30,7 +30,8 @@ use crate::real;
 use crate::service::{getservbyname, parse_service, serv_tuples};
 use crate::state::{ShimState, disabled, state};
 use addresses::{expand, local_addresses, numeric_host, resolve};
-use buffers::{CallBuffers, with_buffers};
+use buffers::CallBuffers;
+pub(crate) use buffers::with_buffers;
 
 /// What to do with one call.
 #[derive(Debug)]

@@ -26,6 +26,8 @@ pub mod addrinfo;
 pub mod capi;
 pub mod consts;
 mod errors;
+#[doc(hidden)]
+pub mod fuzzing;
 mod gai;
 mod gai_conf;
 mod hostent;

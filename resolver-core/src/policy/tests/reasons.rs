@@ -237,3 +237,22 @@ fn display_strings() {
         assert_eq!(reason.to_string(), *text);
     }
 }
+
+/// Found by the resolv_conf fuzz target (fuzz/README.md): a search entry `svc.....` gives the
+/// zone `..`, and building the policy stripped it from the non-ASCII entry `dnc.def\u{fffd}`
+/// by cutting inside a character (a panic). Any search list must build a policy.
+#[test]
+fn odd_search_entries_build_a_policy() {
+    let mut conf = ResolvConf::parse(":");
+    conf.apply_env(
+        Some(
+            " svcc\u{fffd}l.clual svc.....  dnc.def\u{fffd}\u{fffd} dnc.def.\u{fffd}q..nameservec!al \
+             ....  dnc.de.\u{fffd}q..nameserves",
+        ),
+        None,
+    );
+    for mode in [None, Some(SearchMode::Glibc), Some(SearchMode::Kubernetes)] {
+        let policy = SearchPolicy::new(&conf, mode);
+        assert!(policy.plan("web").is_ok());
+    }
+}
