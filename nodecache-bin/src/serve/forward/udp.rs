@@ -158,7 +158,9 @@ pub(super) async fn exchange(
                 // TC (or a datagram our buffer may have cut): the same server over TCP.
                 Judged::Truncated(index, server) => {
                     shared.metrics.upstream_tcp_fallbacks.inc();
-                    let ask = ask_tcp(shared, server, question, priority(client_waiting));
+                    // Boxed: the TCP ask is rare and large, and would otherwise grow the
+                    // future of every miss (and the task that carries it).
+                    let ask = Box::pin(ask_tcp(shared, server, question, priority(client_waiting)));
                     match tokio::time::timeout_at(deadline, ask).await {
                         Ok(TcpOutcome::Answer(message)) => {
                             break Ok(UpstreamResponse { message, server });
