@@ -59,7 +59,10 @@ pub(super) fn below(len: usize) -> usize {
     let mut bytes = [0u8; 4];
     fill(&mut bytes);
     let value = u32::from_ne_bytes(bytes);
-    usize::try_from(value).unwrap_or(0).checked_rem(len).unwrap_or(0)
+    usize::try_from(value)
+        .unwrap_or(0)
+        .checked_rem(len)
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

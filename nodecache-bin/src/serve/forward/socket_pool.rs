@@ -94,15 +94,17 @@ impl Waiter {
 struct PooledSocket {
     socket: UdpSocket,
     server: SocketAddr,
-    /// Outstanding queries; also guards `retired` transitions (see [`PooledSocket::retire`]).
-    waiting: Mutex<HashMap<u16, Arc<Waiter>>>,
+    /// Outstanding queries by ID (at most [`QUERIES_PER_SOCKET`], a dozen or so at a time:
+    /// a linear scan beats hashing); also guards `retired` transitions (see
+    /// [`PooledSocket::retire`]).
+    waiting: Mutex<Vec<(u16, Arc<Waiter>)>>,
     retired: AtomicBool,
     /// Wakes the reader to exit once retired and idle.
     stop: Notify,
 }
 
 impl PooledSocket {
-    fn waiting(&self) -> MutexGuard<'_, HashMap<u16, Arc<Waiter>>> {
+    fn waiting(&self) -> MutexGuard<'_, Vec<(u16, Arc<Waiter>)>> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -155,7 +157,9 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         let mut waiting = self.socket.waiting();
-        waiting.remove(&self.id);
+        if let Some(pos) = waiting.iter().position(|(id, _)| *id == self.id) {
+            waiting.swap_remove(pos);
+        }
         if waiting.is_empty() && self.socket.retired.load(Ordering::Relaxed) {
             self.socket.stop.notify_one();
         }
@@ -178,8 +182,8 @@ impl ServerSockets {
         let mut waiting = socket.waiting();
         for _ in 0..ID_TRIES {
             let id = random::u16();
-            if let std::collections::hash_map::Entry::Vacant(entry) = waiting.entry(id) {
-                entry.insert(Arc::clone(waiter));
+            if waiting.iter().all(|(taken, _)| *taken != id) {
+                waiting.push((id, Arc::clone(waiter)));
                 drop(waiting);
                 return Ok(Registration { socket, id });
             }
@@ -226,7 +230,7 @@ impl ServerSockets {
         let pooled = Arc::new(PooledSocket {
             socket: UdpSocket::from_std(socket)?,
             server: self.server,
-            waiting: Mutex::new(HashMap::new()),
+            waiting: Mutex::new(Vec::new()),
             retired: AtomicBool::new(false),
             stop: Notify::new(),
         });
@@ -306,7 +310,12 @@ fn dispatch(pooled: &PooledSocket, datagram: &[u8], from: SocketAddr, cut: bool)
         return false;
     };
     let id = u16::from_be_bytes([high, low]);
-    let Some(waiter) = pooled.waiting().get(&id).cloned() else {
+    let waiter = pooled
+        .waiting()
+        .iter()
+        .find(|(waiting_id, _)| *waiting_id == id)
+        .map(|(_, waiter)| Arc::clone(waiter));
+    let Some(waiter) = waiter else {
         return false;
     };
     waiter.deliver(Arrival {
@@ -334,7 +343,10 @@ impl UdpSockets {
 
     /// The sockets of `server`.
     pub(super) fn get(&self, server: SocketAddr) -> Arc<ServerSockets> {
-        let mut by_server = self.by_server.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut by_server = self
+            .by_server
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         Arc::clone(
             by_server
                 .entry(server)

@@ -214,13 +214,17 @@ fn judge(
         cut,
     } = arrival;
     // The reader matched the socket's ID; the server may be listed twice, so match both.
-    let found = servers.iter().zip(asked.iter_mut()).enumerate().find(|(_, (s, a))| {
-        **s == server
-            && a.sends > 0
-            && a.registration
-                .as_ref()
-                .is_some_and(|r| datagram.get(..2) == Some(&r.id().to_be_bytes()[..]))
-    });
+    let found = servers
+        .iter()
+        .zip(asked.iter_mut())
+        .enumerate()
+        .find(|(_, (s, a))| {
+            **s == server
+                && a.sends > 0
+                && a.registration
+                    .as_ref()
+                    .is_some_and(|r| datagram.get(..2) == Some(&r.id().to_be_bytes()[..]))
+        });
     let Some((index, (_, record))) = found else {
         shared.metrics.upstream_rejected.inc();
         return Judged::Ignore;
