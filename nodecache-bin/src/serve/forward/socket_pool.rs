@@ -354,3 +354,49 @@ impl UdpSockets {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn sockets_churn_and_ids_are_unique_per_socket() {
+        // Nothing is sent: registrations only claim sockets and IDs.
+        let server = SocketAddr::from((Ipv4Addr::LOCALHOST, 9));
+        let sockets = ServerSockets::new(server, Arc::new(Metrics::default()));
+        let waiter = Arc::new(Waiter::default());
+        let mut seen_ports = HashSet::new();
+        let mut held: std::collections::VecDeque<Registration> = Default::default();
+        let total = SOCKETS_PER_SERVER * QUERIES_PER_SOCKET as usize * 2;
+        for _ in 0..total {
+            held.push_back(sockets.register(&waiter).expect("registration"));
+            if held.len() > 300 {
+                held.pop_front();
+            }
+            let live = sockets.ports();
+            assert!(live.len() <= SOCKETS_PER_SERVER);
+            seen_ports.extend(live);
+        }
+        // Every socket carried at most QUERIES_PER_SOCKET queries: twice the pool's capacity
+        // needed at least twice as many sockets as there are slots.
+        assert!(
+            seen_ports.len() >= 2 * SOCKETS_PER_SERVER,
+            "{} ports for {total} queries",
+            seen_ports.len()
+        );
+        let mut claimed = HashSet::new();
+        for registration in &held {
+            let socket = Arc::as_ptr(&registration.socket) as usize;
+            assert!(
+                claimed.insert((socket, registration.id)),
+                "ID {} twice on one socket",
+                registration.id
+            );
+        }
+        // A retired socket with nothing outstanding lets its reader go.
+        drop(held);
+        drop(sockets);
+    }
+}
