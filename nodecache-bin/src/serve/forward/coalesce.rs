@@ -1,7 +1,7 @@
 //! Coalescing: identical questions in flight share one upstream exchange. The first asker
-//! (the leader) registers the question and spawns the exchange; later askers (followers) wait
-//! on the same result. Each shard lock is held only to look up or insert, never across an
-//! await, and the exchange runs in its own task so a cancelled asker cancels nothing else.
+//! (the leader) registers the question and runs the exchange; later askers (followers) wait
+//! on the same result, and lead anew if the leader goes away. Each shard lock is held only
+//! to look up or insert, never across an await.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -46,8 +46,6 @@ pub(super) enum Joined {
 pub(super) struct Lead {
     /// Where the outcome goes.
     pub(super) publish: watch::Sender<Option<Outcome>>,
-    /// The leader's own receiver.
-    pub(super) outcome: watch::Receiver<Option<Outcome>>,
     /// True once any client (not only prefetches) waits for this exchange: its packets then
     /// spend the budget's client reserve.
     pub(super) client_waiting: Arc<AtomicBool>,
@@ -70,13 +68,12 @@ impl InFlight {
         shard.insert(
             question.clone(),
             Entry {
-                outcome: outcome.clone(),
+                outcome,
                 client_waiting: Arc::clone(&client_waiting),
             },
         );
         Joined::Leader(Lead {
             publish,
-            outcome,
             client_waiting,
         })
     }
@@ -105,11 +102,11 @@ impl InFlight {
     }
 }
 
-/// Waits for the outcome of an exchange. An exchange task that vanished without publishing
-/// (the runtime shutting down) counts as every upstream failing.
-pub(super) async fn wait(mut outcome: watch::Receiver<Option<Outcome>>) -> Outcome {
+/// Waits for the outcome of an exchange; `None` when its leader went away without
+/// publishing (its future was dropped): the caller joins again.
+pub(super) async fn wait(mut outcome: watch::Receiver<Option<Outcome>>) -> Option<Outcome> {
     match outcome.wait_for(Option::is_some).await {
-        Ok(value) => value.clone().unwrap_or(Err(ForwardError::AllFailed)),
-        Err(_) => Err(ForwardError::AllFailed),
+        Ok(value) => value.clone(),
+        Err(_) => None,
     }
 }

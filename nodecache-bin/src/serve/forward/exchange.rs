@@ -37,7 +37,9 @@ pub(super) async fn run(
     let started = Instant::now();
     let deadline = started + shared.timeout;
     let result = if route.force_tcp {
-        tokio::time::timeout_at(deadline, tcp_only(shared, &route, question, client_waiting))
+        // Boxed so the TCP path's state does not grow every UDP exchange's future.
+        let tcp = Box::pin(tcp_only(shared, &route, question, client_waiting));
+        tokio::time::timeout_at(deadline, tcp)
             .await
             .unwrap_or(Err(ForwardError::Timeout))
     } else {

@@ -1,9 +1,13 @@
 //! The loop guard's record of our own upstream queries in flight: if a query with one of
 //! these IDs and questions reaches our listener, an upstream forwarded it back to us.
 //!
-//! Sharded by ID so concurrent exchanges rarely contend; each lookup is one short lock.
+//! Sharded by ID so concurrent exchanges rarely contend; each lookup is one short lock. A
+//! question is kept as a 64-bit digest under a per-process random key rather than a copy:
+//! registering costs no allocation, and two different questions in flight under one ID
+//! share a digest with probability 2^-64 (an attacker cannot aim at it without the key).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, PoisonError};
 
 use super::Question;
@@ -11,31 +15,35 @@ use super::Question;
 /// Shards (a power of two; IDs are random, so their low bits spread evenly).
 const SHARDS: usize = 16;
 
+/// (ID, question digest) → how many of our queries in flight carry it.
+type Shard = HashMap<(u16, u64), u32>;
+
 /// Our upstream queries in flight, by ID.
 #[derive(Debug, Default)]
 pub(super) struct OwnQueries {
-    shards: [Mutex<HashMap<u16, Vec<Question>>>; SHARDS],
+    key: RandomState,
+    shards: [Mutex<Shard>; SHARDS],
 }
 
 impl OwnQueries {
     /// Records that a query `id` for `question` is in flight until the guard drops.
     pub(super) fn register(&self, id: u16, question: &Question) -> OwnQuery<'_> {
-        self.shard(id).entry(id).or_default().push(question.clone());
+        let digest = self.key.hash_one(question);
+        *self.shard(id).entry((id, digest)).or_default() += 1;
         OwnQuery {
             queries: self,
             id,
-            question: question.clone(),
+            digest,
         }
     }
 
     /// True when a query `id` for `question` is one of ours in flight.
     pub(super) fn contains(&self, id: u16, question: &Question) -> bool {
-        self.shard(id)
-            .get(&id)
-            .is_some_and(|questions| questions.contains(question))
+        let digest = self.key.hash_one(question);
+        self.shard(id).contains_key(&(id, digest))
     }
 
-    fn shard(&self, id: u16) -> std::sync::MutexGuard<'_, HashMap<u16, Vec<Question>>> {
+    fn shard(&self, id: u16) -> std::sync::MutexGuard<'_, Shard> {
         // In range for any ID: the modulus is the array length.
         self.shards[usize::from(id) % SHARDS]
             .lock()
@@ -48,18 +56,16 @@ impl OwnQueries {
 pub(super) struct OwnQuery<'a> {
     queries: &'a OwnQueries,
     id: u16,
-    question: Question,
+    digest: u64,
 }
 
 impl Drop for OwnQuery<'_> {
     fn drop(&mut self) {
         let mut shard = self.queries.shard(self.id);
-        if let Some(questions) = shard.get_mut(&self.id) {
-            if let Some(pos) = questions.iter().position(|q| *q == self.question) {
-                questions.swap_remove(pos);
-            }
-            if questions.is_empty() {
-                shard.remove(&self.id);
+        if let Some(count) = shard.get_mut(&(self.id, self.digest)) {
+            *count -= 1;
+            if *count == 0 {
+                shard.remove(&(self.id, self.digest));
             }
         }
     }

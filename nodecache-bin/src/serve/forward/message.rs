@@ -78,7 +78,7 @@ pub(super) fn encode_query(id: u16, question: &Question) -> Vec<u8> {
 pub(super) fn randomize_case(name: &[u8]) -> Box<[u8]> {
     let mut out: Box<[u8]> = name.into();
     let mut random = [0u8; 32];
-    let _ = getrandom::fill(&mut random);
+    super::random::fill(&mut random);
     let mut pos = 0usize;
     let mut bit = 0usize;
     while let Some(&len) = out.get(pos) {

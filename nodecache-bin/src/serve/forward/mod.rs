@@ -14,7 +14,9 @@ mod exchange;
 mod loop_guard;
 mod message;
 mod pool;
+mod random;
 mod rtt;
+mod socket_pool;
 mod udp;
 mod zones;
 
@@ -29,6 +31,7 @@ use self::coalesce::{InFlight, Joined};
 use self::loop_guard::OwnQueries;
 use self::pool::Pools;
 use self::rtt::RttTable;
+use self::socket_pool::UdpSockets;
 use self::zones::{Route, ZoneTable};
 use crate::serve::config::{ServeConfig, ZoneUpstream};
 use crate::serve::metrics::Metrics;
@@ -91,7 +94,7 @@ pub(crate) struct Forwarder {
     shared: Arc<Shared>,
 }
 
-/// Everything exchanges share; exchange tasks hold it by `Arc`.
+/// Everything exchanges share.
 #[derive(Debug)]
 struct Shared {
     /// Swapped whole by `replace_upstreams`; an exchange takes its route once at the start.
@@ -108,6 +111,8 @@ struct Shared {
     budget: Option<Budget>,
     own: OwnQueries,
     pools: Pools,
+    /// Long-lived UDP sockets per server.
+    udp: UdpSockets,
     rtt: RttTable,
 }
 
@@ -131,7 +136,8 @@ impl Shared {
     }
 }
 
-/// Removes a question from the in-flight map when its exchange task ends, however it ends.
+/// Removes a question from the in-flight map when its exchange ends, however it ends (the
+/// leader's future dropped included).
 #[derive(Debug)]
 struct Finish<'a> {
     shared: &'a Shared,
@@ -154,6 +160,7 @@ impl Forwarder {
                 first_retransmit: config.upstream_first_retransmit,
                 randomize_case: config.upstream_0x20,
                 pools: Pools::new(&config.pool, Arc::clone(&metrics)),
+                udp: UdpSockets::new(Arc::clone(&metrics)),
                 metrics,
                 in_flight: InFlight::default(),
                 budget: config.upstream_max_pps.map(Budget::new),
@@ -166,29 +173,37 @@ impl Forwarder {
     /// The upstream answer to `question`. Identical questions in flight share one upstream
     /// exchange (the result is shared, hence the `Arc`).
     ///
-    /// The exchange runs in its own task: dropping this future (a client gave up) leaves it
-    /// running for the others who asked.
+    /// The first asker (the leader) runs the exchange inside its own future: no task is
+    /// spawned per miss. Should the leader's future be dropped (its client gave up), the
+    /// in-flight entry goes with it and the others who asked start the exchange anew, one of
+    /// them leading.
     pub(crate) async fn forward(
         &self,
         question: &Question,
         priority: Priority,
     ) -> Result<Arc<UpstreamResponse>, ForwardError> {
-        let lead = match self.shared.in_flight.join(question, priority) {
-            Joined::Follower(outcome) => {
-                self.shared.metrics.coalesced.inc();
-                return coalesce::wait(outcome).await;
-            }
-            Joined::Leader(lead) => lead,
-        };
-        let shared = Arc::clone(&self.shared);
-        let question = question.clone();
-        let outcome = lead.outcome.clone();
-        tokio::spawn(async move {
-            let finish = Finish {
-                shared: &shared,
-                question: &question,
+        let mut counted = false;
+        loop {
+            let lead = match self.shared.in_flight.join(question, priority) {
+                Joined::Follower(outcome) => {
+                    if !counted {
+                        self.shared.metrics.coalesced.inc();
+                        counted = true;
+                    }
+                    match coalesce::wait(outcome).await {
+                        Some(result) => return result,
+                        // The leader gave up: lead or follow again.
+                        None => continue,
+                    }
+                }
+                Joined::Leader(lead) => lead,
             };
-            let result = exchange::run(&shared, &question, &lead.client_waiting)
+            let shared = &*self.shared;
+            let finish = Finish { shared, question };
+            // Boxed: the exchange's state is most of a miss's future, and a client task
+            // carrying it inline would pass 1 KiB, where glibc's malloc consolidates its
+            // small free chunks on every allocation (seen in perf under the task spawn).
+            let result = Box::pin(exchange::run(shared, question, &lead.client_waiting))
                 .await
                 .map(Arc::new);
             if matches!(
@@ -198,10 +213,10 @@ impl Forwarder {
                 shared.metrics.upstream_failures.inc();
             }
             drop(finish);
-            // Nobody listening (every asker gave up) is fine.
-            let _ = lead.publish.send(Some(result));
-        });
-        coalesce::wait(outcome).await
+            // Nobody else listening is fine.
+            let _ = lead.publish.send(Some(result.clone()));
+            return result;
+        }
     }
 
     /// True when a query the daemon received is one of its own upstream queries (same ID and
@@ -224,7 +239,5 @@ impl Forwarder {
 
 /// A random query ID (RFC 5452 §4.3).
 fn rand_id() -> u16 {
-    let mut bytes = [0u8; 2];
-    let _ = getrandom::fill(&mut bytes);
-    u16::from_ne_bytes(bytes)
+    random::u16()
 }

@@ -1,7 +1,8 @@
-//! The UDP exchange: one random ID and one fresh socket (a random ephemeral source port from
-//! the kernel) per question — RFC 5452 §4, §9.2 — kept for the question's retransmits so a
-//! late answer to the first datagram still counts. Datagrams follow the core's
-//! [`RetransmitSchedule`]: first retransmit after `upstream_first_retransmit` (or the
+//! The UDP exchange: per server asked, a random socket of the server's pool (a random
+//! ephemeral source port, see [`super::socket_pool`] for the trade-off against a fresh
+//! socket per query, RFC 5452 §9.2) and a random ID unique on it, both kept for that server's
+//! retransmits so a late answer to the first datagram still counts. Datagrams follow the
+//! core's [`RetransmitSchedule`]: first retransmit after `upstream_first_retransmit` (or the
 //! server's RTO learnt from RFC 6298 estimates), doubling, round-robin over the zone's
 //! servers, nothing after `upstream_timeout`.
 //!
@@ -9,31 +10,44 @@
 //! question (RFC 5452 §9.1); anything else is ignored and we keep waiting. A failure rcode
 //! skips that server at once; TC asks the same server over TCP.
 
-use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use resolver_core::transport::RetransmitSchedule;
-use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
 use super::exchange::{TcpOutcome, ask_tcp, priority};
+use super::loop_guard::OwnQuery;
 use super::message::{
-    Verdict, check_response, encode_query, question_case_matches, randomize_case,
+    Verdict, check_response, encode_query, question_case_matches, randomize_case, set_id,
 };
+use super::socket_pool::{Arrival, Registration, Waiter};
 use super::zones::Route;
-use super::{ForwardError, Question, Shared, UpstreamResponse, rand_id};
-
-/// Receive buffer. We advertise 1232 octets (EDNS0); a datagram filling this buffer may have
-/// been cut by it and is treated like TC.
-const RECEIVE_BUFFER: usize = 4096;
+use super::{ForwardError, Question, Shared, UpstreamResponse};
 
 /// Per-server bookkeeping of one exchange.
-#[derive(Debug, Clone, Copy, Default)]
-struct Asked {
+#[derive(Debug, Default)]
+struct Asked<'a> {
     sends: u32,
     first_sent: Option<Instant>,
     answered: bool,
+    /// The socket and ID this server is asked on (claimed at the first send).
+    registration: Option<Registration>,
+    /// The loop guard's record of that ID.
+    own: Option<OwnQuery<'a>>,
+}
+
+/// What to do with a datagram that arrived.
+enum Judged {
+    /// Not ours (or not usable): keep waiting.
+    Ignore,
+    /// The exchange's result.
+    Done(Result<UpstreamResponse, ForwardError>),
+    /// This server (index) is done for; the others go on.
+    ServerFailed(usize),
+    /// This server (index, address) answered with TC: ask it over TCP.
+    Truncated(usize, SocketAddr),
 }
 
 /// Runs the UDP exchange for `question` until an answer, every server failing, or `deadline`.
@@ -55,25 +69,23 @@ pub(super) async fn exchange(
     for (index, server) in servers.iter().enumerate() {
         schedule.set_rto(index, shared.rtt.rto(*server, shared.first_retransmit));
     }
-    let id = rand_id();
     // With 0x20 the name goes out in random case; the answer must carry the same case.
     let sent_name = shared
         .randomize_case
         .then(|| randomize_case(&question.name));
-    let message = match &sent_name {
+    // The ID is set per server before each send.
+    let mut message = match &sent_name {
         Some(name) => encode_query(
-            id,
+            0,
             &Question {
                 name: name.clone(),
                 ..question.clone()
             },
         ),
-        None => encode_query(id, question),
+        None => encode_query(0, question),
     };
-    let _own = shared.own.register(id, question);
-    let mut asked = vec![Asked::default(); servers.len()];
-    let mut sockets = Sockets::default();
-    let mut buffer = vec![0u8; RECEIVE_BUFFER];
+    let waiter = Arc::new(Waiter::default());
+    let mut asked: Vec<Asked<'_>> = servers.iter().map(|_| Asked::default()).collect();
     let mut queue_full = false;
     let start = Instant::now();
     let outcome = loop {
@@ -93,7 +105,23 @@ pub(super) async fn exchange(
                 schedule.sent(now);
                 continue;
             }
-            match sockets.send(server, &message).await {
+            if record.registration.is_none() {
+                match shared.udp.get(server).register(&waiter) {
+                    Ok(registration) => {
+                        record.own = Some(shared.own.register(registration.id(), question));
+                        record.registration = Some(registration);
+                    }
+                    Err(_) => {
+                        schedule.server_failed(plan.server, now);
+                        continue;
+                    }
+                }
+            }
+            let Some(registration) = &record.registration else {
+                continue;
+            };
+            set_id(&mut message, registration.id());
+            match registration.send(&message).await {
                 Ok(()) => {
                     schedule.sent(now);
                     record.sends += 1;
@@ -114,76 +142,46 @@ pub(super) async fn exchange(
         if Instant::now() >= deadline {
             break Err(ForwardError::Timeout);
         }
+        if let Some(arrival) = waiter.take() {
+            let judged = judge(
+                shared,
+                servers,
+                &mut asked,
+                question,
+                sent_name.as_deref(),
+                arrival,
+            );
+            let failed = match judged {
+                Judged::Ignore => continue,
+                Judged::Done(outcome) => break outcome,
+                Judged::ServerFailed(index) => index,
+                // TC (or a datagram our buffer may have cut): the same server over TCP.
+                Judged::Truncated(index, server) => {
+                    shared.metrics.upstream_tcp_fallbacks.inc();
+                    // Boxed: the TCP ask is rare and large, and would otherwise grow the
+                    // future of every miss (and the task that carries it).
+                    let ask = Box::pin(ask_tcp(shared, server, question, priority(client_waiting)));
+                    match tokio::time::timeout_at(deadline, ask).await {
+                        Ok(TcpOutcome::Answer(message)) => {
+                            break Ok(UpstreamResponse { message, server });
+                        }
+                        Ok(TcpOutcome::OverBudget) => break Err(ForwardError::OverBudget),
+                        Ok(TcpOutcome::QueueFull) => queue_full = true,
+                        Ok(TcpOutcome::ServerFailed) => {}
+                        Err(_) => break Err(ForwardError::Timeout),
+                    }
+                    index
+                }
+            };
+            schedule.server_failed(failed, start.elapsed());
+            continue;
+        }
         let wake = schedule
             .next_send()
             .map_or(deadline, |plan| (start + plan.at).min(deadline));
-        let received = tokio::select! {
-            received = sockets.recv(&mut buffer) => received,
-            () = tokio::time::sleep_until(wake) => continue,
-        };
-        let Ok((len, from)) = received else {
-            continue;
-        };
-        // RFC 5452 §9.1: only a datagram from a server we asked, with our ID and question
-        // (and, with 0x20, its case), is an answer; anything else is ignored and counted.
-        let Some(index) = servers.iter().position(|&s| s == from) else {
-            shared.metrics.upstream_rejected.inc();
-            continue;
-        };
-        let (Some(record), Some(datagram)) = (asked.get_mut(index), buffer.get(..len)) else {
-            continue;
-        };
-        if record.sends == 0 {
-            shared.metrics.upstream_rejected.inc();
-            continue;
-        }
-        let verdict = match check_response(datagram, id, question) {
-            Ok(verdict)
-                if sent_name
-                    .as_deref()
-                    .is_none_or(|sent| question_case_matches(datagram, sent)) =>
-            {
-                verdict
-            }
-            _ => {
-                shared.metrics.upstream_rejected.inc();
-                continue;
-            }
-        };
-        record.answered = true;
-        match verdict {
-            Verdict::Answer if len < buffer.len() => {
-                // Karn's rule (RFC 6298 §3): only an answer to a single send is a sample.
-                match (record.sends, record.first_sent) {
-                    (1, Some(sent)) => shared.rtt.observe(from, sent.elapsed()),
-                    _ => shared.rtt.answered(from),
-                }
-                break Ok(UpstreamResponse {
-                    message: datagram.to_vec(),
-                    server: from,
-                });
-            }
-            Verdict::Answer | Verdict::Truncated => {
-                shared.metrics.upstream_tcp_fallbacks.inc();
-                let ask = ask_tcp(shared, from, question, priority(client_waiting));
-                match tokio::time::timeout_at(deadline, ask).await {
-                    Ok(TcpOutcome::Answer(message)) => {
-                        break Ok(UpstreamResponse {
-                            message,
-                            server: from,
-                        });
-                    }
-                    Ok(TcpOutcome::OverBudget) => break Err(ForwardError::OverBudget),
-                    Ok(TcpOutcome::QueueFull) => queue_full = true,
-                    Ok(TcpOutcome::ServerFailed) => {}
-                    Err(_) => break Err(ForwardError::Timeout),
-                }
-                schedule.server_failed(index, start.elapsed());
-            }
-            Verdict::ServerFailed => {
-                shared.rtt.answered(from);
-                schedule.server_failed(index, start.elapsed());
-            }
+        tokio::select! {
+            () = waiter.arrived() => {}
+            () = tokio::time::sleep_until(wake) => {}
         }
     };
     let retransmits: u32 = asked.iter().map(|a| a.sends).sum::<u32>().saturating_sub(1);
@@ -200,47 +198,64 @@ pub(super) async fn exchange(
     outcome
 }
 
-/// The exchange's sockets, one per address family, bound on first use.
-#[derive(Debug, Default)]
-struct Sockets {
-    v4: Option<UdpSocket>,
-    v6: Option<UdpSocket>,
-}
-
-impl Sockets {
-    /// Sends `message` to `server`, binding the family's socket first if needed.
-    async fn send(&mut self, server: SocketAddr, message: &[u8]) -> io::Result<()> {
-        let (slot, any): (&mut Option<UdpSocket>, SocketAddr) = if server.is_ipv4() {
-            (&mut self.v4, SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)))
-        } else {
-            (&mut self.v6, SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)))
-        };
-        let socket = match slot {
-            Some(socket) => socket,
-            None => slot.insert(UdpSocket::bind(any).await?),
-        };
-        socket.send_to(message, server).await.map(|_| ())
-    }
-
-    /// The next datagram on either socket; pends forever while none is bound.
-    async fn recv(&self, buffer: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        loop {
-            let socket = tokio::select! {
-                ready = readable(self.v4.as_ref()) => ready?,
-                ready = readable(self.v6.as_ref()) => ready?,
-            };
-            match socket.try_recv_from(buffer) {
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
-                received => return received,
-            }
+/// Checks an arrival against the query sent to its server (RFC 5452 §9.1: the server we
+/// asked, our ID on that socket, our question and, with 0x20, its case) and classifies it.
+fn judge(
+    shared: &Shared,
+    servers: &[SocketAddr],
+    asked: &mut [Asked<'_>],
+    question: &Question,
+    sent_name: Option<&[u8]>,
+    arrival: Arrival,
+) -> Judged {
+    let Arrival {
+        datagram,
+        server,
+        cut,
+    } = arrival;
+    // The reader matched the socket's ID; the server may be listed twice, so match both.
+    let found = servers
+        .iter()
+        .zip(asked.iter_mut())
+        .enumerate()
+        .find(|(_, (s, a))| {
+            **s == server
+                && a.sends > 0
+                && a.registration
+                    .as_ref()
+                    .is_some_and(|r| datagram.get(..2) == Some(&r.id().to_be_bytes()[..]))
+        });
+    let Some((index, (_, record))) = found else {
+        shared.metrics.upstream_rejected.inc();
+        return Judged::Ignore;
+    };
+    let id = record.registration.as_ref().map_or(0, Registration::id);
+    let verdict = match check_response(&datagram, id, question) {
+        Ok(verdict) if sent_name.is_none_or(|sent| question_case_matches(&datagram, sent)) => {
+            verdict
         }
-    }
-}
-
-/// `socket` once readable; pends forever without one.
-async fn readable(socket: Option<&UdpSocket>) -> io::Result<&UdpSocket> {
-    match socket {
-        Some(socket) => socket.readable().await.map(|()| socket),
-        None => std::future::pending().await,
+        _ => {
+            shared.metrics.upstream_rejected.inc();
+            return Judged::Ignore;
+        }
+    };
+    record.answered = true;
+    match verdict {
+        Verdict::Answer if !cut => {
+            // Karn's rule (RFC 6298 §3): only an answer to a single send is a sample.
+            match (record.sends, record.first_sent) {
+                (1, Some(sent)) => shared.rtt.observe(server, sent.elapsed()),
+                _ => shared.rtt.answered(server),
+            }
+            Judged::Done(Ok(UpstreamResponse {
+                message: datagram,
+                server,
+            }))
+        }
+        Verdict::Answer | Verdict::Truncated => Judged::Truncated(index, server),
+        Verdict::ServerFailed => {
+            shared.rtt.answered(server);
+            Judged::ServerFailed(index)
+        }
     }
 }

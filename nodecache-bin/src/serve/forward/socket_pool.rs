@@ -1,0 +1,402 @@
+//! Long-lived upstream UDP sockets: per server, [`SOCKETS_PER_SERVER`] slots, each holding a
+//! socket bound to its own kernel-chosen ephemeral port and connected to the server. A query
+//! takes a slot at random and an ID unique among the socket's outstanding queries; one reader
+//! task per socket hands each datagram to the query waiting for its ID.
+//!
+//! Why not a fresh socket per query (RFC 5452 §9.2's ideal, and what this module replaced):
+//! socket(2), bind, epoll registration, close and a receive buffer per question were half the
+//! CPU of a cache miss. Why not a handful of fixed sockets (dnsdist's default): an off-path
+//! attacker who learns the few ports in use (by probing, as in SAD DNS) is left with only the
+//! 16-bit ID to guess. The middle way, as unbound's `outgoing-range` keeps a bounded set of
+//! random ports in use: [`SOCKETS_PER_SERVER`] ports open at once, and each socket retired
+//! after [`QUERIES_PER_SOCKET`] queries or [`SOCKET_LIFETIME`], whichever comes first, so the
+//! ports keep moving over the whole ephemeral range (under load every port lives well under
+//! a second). A spoofer must then match the port of one of 64 short-lived sockets, the ID
+//! (RFC 5452 §9.1: the source is the connected server, which the kernel enforces too) and,
+//! with 0x20, the case of the name.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::random;
+use crate::serve::metrics::Metrics;
+
+/// Sockets open at once per upstream server.
+pub(super) const SOCKETS_PER_SERVER: usize = 64;
+/// Queries a socket carries before it is replaced.
+pub(super) const QUERIES_PER_SOCKET: u32 = 128;
+/// Longest a socket is used for new queries.
+pub(super) const SOCKET_LIFETIME: Duration = Duration::from_secs(10);
+/// Receive buffer of a reader. We advertise 1232 octets (EDNS0); a datagram filling this
+/// buffer may have been cut by it and is treated like TC.
+const RECEIVE_BUFFER: usize = 4096;
+/// Datagrams a waiter holds before it has read them; more (a flood matching a live ID) are
+/// dropped, and the query's retransmit covers a real answer lost that way.
+const INBOX_LIMIT: usize = 8;
+/// Tries at a free ID on one socket (it has at most [`QUERIES_PER_SOCKET`] in use, so the
+/// first almost always succeeds).
+const ID_TRIES: usize = 32;
+
+/// A datagram received for a query.
+#[derive(Debug)]
+pub(super) struct Arrival {
+    /// The datagram as received.
+    pub(super) datagram: Vec<u8>,
+    /// The server it came from (the socket's connected peer).
+    pub(super) server: SocketAddr,
+    /// The datagram filled the receive buffer and may have been cut.
+    pub(super) cut: bool,
+}
+
+/// Where the readers put the datagrams for one exchange.
+#[derive(Debug, Default)]
+pub(super) struct Waiter {
+    inbox: Mutex<Vec<Arrival>>,
+    arrived: Notify,
+}
+
+impl Waiter {
+    /// The oldest datagram not yet taken.
+    pub(super) fn take(&self) -> Option<Arrival> {
+        let mut inbox = self.inbox.lock().unwrap_or_else(PoisonError::into_inner);
+        (!inbox.is_empty()).then(|| inbox.remove(0))
+    }
+
+    /// Completes once a datagram was delivered since the last call (at once if one came in
+    /// between: `Notify` keeps the permit).
+    pub(super) async fn arrived(&self) {
+        self.arrived.notified().await;
+    }
+
+    fn deliver(&self, arrival: Arrival) -> bool {
+        {
+            let mut inbox = self.inbox.lock().unwrap_or_else(PoisonError::into_inner);
+            if inbox.len() >= INBOX_LIMIT {
+                return false;
+            }
+            inbox.push(arrival);
+        }
+        self.arrived.notify_one();
+        true
+    }
+}
+
+/// One connected socket and the queries outstanding on it, by ID.
+#[derive(Debug)]
+struct PooledSocket {
+    socket: UdpSocket,
+    server: SocketAddr,
+    /// Outstanding queries by ID (at most [`QUERIES_PER_SOCKET`], a dozen or so at a time:
+    /// a linear scan beats hashing); also guards `retired` transitions (see
+    /// [`PooledSocket::retire`]).
+    waiting: Mutex<Vec<(u16, Arc<Waiter>)>>,
+    retired: AtomicBool,
+    /// Wakes the reader to exit once retired and idle.
+    stop: Notify,
+}
+
+impl PooledSocket {
+    fn waiting(&self) -> MutexGuard<'_, Vec<(u16, Arc<Waiter>)>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// No new queries; the reader exits when the outstanding ones are gone (a late answer
+    /// after that has nobody to go to anyway).
+    fn retire(&self) {
+        let waiting = self.waiting();
+        self.retired.store(true, Ordering::Relaxed);
+        if waiting.is_empty() {
+            self.stop.notify_one();
+        }
+    }
+}
+
+/// A live slot: its socket and how much it was used.
+#[derive(Debug)]
+struct Live {
+    socket: Arc<PooledSocket>,
+    queries: u32,
+    born: Instant,
+}
+
+/// The sockets of one server.
+#[derive(Debug)]
+pub(super) struct ServerSockets {
+    server: SocketAddr,
+    slots: Box<[Mutex<Option<Live>>]>,
+    metrics: Arc<Metrics>,
+}
+
+/// One query's claim on a socket and ID; dropping it forgets the ID.
+#[derive(Debug)]
+pub(super) struct Registration {
+    socket: Arc<PooledSocket>,
+    id: u16,
+}
+
+impl Registration {
+    /// The query ID to send.
+    pub(super) fn id(&self) -> u16 {
+        self.id
+    }
+
+    /// Sends `message` (whose ID must be [`Registration::id`]) to the server.
+    pub(super) async fn send(&self, message: &[u8]) -> io::Result<()> {
+        self.socket.socket.send(message).await.map(|_| ())
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut waiting = self.socket.waiting();
+        if let Some(pos) = waiting.iter().position(|(id, _)| *id == self.id) {
+            waiting.swap_remove(pos);
+        }
+        if waiting.is_empty() && self.socket.retired.load(Ordering::Relaxed) {
+            self.socket.stop.notify_one();
+        }
+    }
+}
+
+impl ServerSockets {
+    fn new(server: SocketAddr, metrics: Arc<Metrics>) -> ServerSockets {
+        ServerSockets {
+            server,
+            slots: (0..SOCKETS_PER_SERVER).map(|_| Mutex::new(None)).collect(),
+            metrics,
+        }
+    }
+
+    /// Claims a random socket and a free ID on it for a query whose datagrams go to
+    /// `waiter`. Opens (or replaces) the slot's socket when it is due.
+    pub(super) fn register(&self, waiter: &Arc<Waiter>) -> io::Result<Registration> {
+        let socket = self.claim_socket()?;
+        let mut waiting = socket.waiting();
+        for _ in 0..ID_TRIES {
+            let id = random::u16();
+            if waiting.iter().all(|(taken, _)| *taken != id) {
+                waiting.push((id, Arc::clone(waiter)));
+                drop(waiting);
+                return Ok(Registration { socket, id });
+            }
+        }
+        Err(io::Error::from(io::ErrorKind::AddrInUse))
+    }
+
+    /// A random slot's socket, counted as one more query on it.
+    fn claim_socket(&self) -> io::Result<Arc<PooledSocket>> {
+        let index = random::below(self.slots.len());
+        let Some(slot) = self.slots.get(index) else {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        };
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let due = slot.as_ref().is_none_or(|live| {
+            live.queries >= QUERIES_PER_SOCKET || live.born.elapsed() >= SOCKET_LIFETIME
+        });
+        if due {
+            let fresh = self.open()?;
+            if let Some(old) = slot.replace(Live {
+                socket: fresh,
+                queries: 0,
+                born: Instant::now(),
+            }) {
+                old.socket.retire();
+            }
+        }
+        let live = slot.as_mut().ok_or(io::ErrorKind::NotFound)?;
+        live.queries += 1;
+        Ok(Arc::clone(&live.socket))
+    }
+
+    /// A new socket on a kernel-chosen port (RFC 5452 §9.2: the port is random), connected
+    /// to the server, with its reader task.
+    fn open(&self) -> io::Result<Arc<PooledSocket>> {
+        let any = if self.server.is_ipv4() {
+            SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))
+        } else {
+            SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0))
+        };
+        let socket = std::net::UdpSocket::bind(any)?;
+        socket.connect(self.server)?;
+        socket.set_nonblocking(true)?;
+        let pooled = Arc::new(PooledSocket {
+            socket: UdpSocket::from_std(socket)?,
+            server: self.server,
+            waiting: Mutex::new(Vec::new()),
+            retired: AtomicBool::new(false),
+            stop: Notify::new(),
+        });
+        tokio::spawn(read_responses(
+            Arc::clone(&pooled),
+            Arc::clone(&self.metrics),
+        ));
+        Ok(pooled)
+    }
+
+    /// Local ports of the sockets open now (for tests).
+    #[cfg(test)]
+    pub(super) fn ports(&self) -> Vec<u16> {
+        self.slots
+            .iter()
+            .filter_map(|slot| {
+                let slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                slot.as_ref()
+                    .and_then(|live| live.socket.socket.local_addr().ok())
+                    .map(|addr| addr.port())
+            })
+            .collect()
+    }
+}
+
+impl Drop for ServerSockets {
+    fn drop(&mut self) {
+        for slot in &self.slots {
+            let slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(live) = slot.as_ref() {
+                live.socket.retire();
+            }
+        }
+    }
+}
+
+/// Reads `pooled` until it is retired and idle, handing each datagram to the query waiting
+/// for its ID. Anything else (an ID nobody waits for, a source other than the server) is
+/// ignored and counted in `upstream_rejected` (RFC 5452 §9.1).
+async fn read_responses(pooled: Arc<PooledSocket>, metrics: Arc<Metrics>) {
+    let mut buffer = vec![0u8; RECEIVE_BUFFER];
+    loop {
+        tokio::select! {
+            biased;
+            () = pooled.stop.notified() => return,
+            ready = pooled.socket.readable() => {
+                if ready.is_err() {
+                    return;
+                }
+            }
+        }
+        match pooled.socket.try_recv_from(&mut buffer) {
+            Ok((len, from)) => {
+                let datagram = buffer.get(..len).unwrap_or_default();
+                if !dispatch(&pooled, datagram, from, len >= RECEIVE_BUFFER) {
+                    metrics.upstream_rejected.inc();
+                }
+            }
+            // Drained: `readable` waits for the next datagram.
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+            // An ICMP error queued on the connected socket (ECONNREFUSED: the server's port
+            // is closed): reading it cleared it; the queries concerned retransmit or fail
+            // over on their own timers.
+            Err(_) => {}
+        }
+        // A flood on one port must not hold the worker thread.
+        tokio::task::consume_budget().await;
+    }
+}
+
+/// Hands `datagram` to the query waiting for its ID on `pooled`; false if nobody is.
+fn dispatch(pooled: &PooledSocket, datagram: &[u8], from: SocketAddr, cut: bool) -> bool {
+    if from != pooled.server {
+        return false;
+    }
+    let Some(&[high, low]) = datagram.first_chunk::<2>() else {
+        return false;
+    };
+    let id = u16::from_be_bytes([high, low]);
+    let waiter = pooled
+        .waiting()
+        .iter()
+        .find(|(waiting_id, _)| *waiting_id == id)
+        .map(|(_, waiter)| Arc::clone(waiter));
+    let Some(waiter) = waiter else {
+        return false;
+    };
+    waiter.deliver(Arrival {
+        datagram: datagram.to_vec(),
+        server: from,
+        cut,
+    })
+}
+
+/// The socket sets of all servers, created on first use.
+#[derive(Debug)]
+pub(super) struct UdpSockets {
+    metrics: Arc<Metrics>,
+    by_server: Mutex<HashMap<SocketAddr, Arc<ServerSockets>>>,
+}
+
+impl UdpSockets {
+    /// No sockets yet.
+    pub(super) fn new(metrics: Arc<Metrics>) -> UdpSockets {
+        UdpSockets {
+            metrics,
+            by_server: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The sockets of `server`.
+    pub(super) fn get(&self, server: SocketAddr) -> Arc<ServerSockets> {
+        let mut by_server = self
+            .by_server
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(
+            by_server
+                .entry(server)
+                .or_insert_with(|| Arc::new(ServerSockets::new(server, Arc::clone(&self.metrics)))),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn sockets_churn_and_ids_are_unique_per_socket() {
+        // Nothing is sent: registrations only claim sockets and IDs.
+        let server = SocketAddr::from((Ipv4Addr::LOCALHOST, 9));
+        let sockets = ServerSockets::new(server, Arc::new(Metrics::default()));
+        let waiter = Arc::new(Waiter::default());
+        let mut seen_ports = HashSet::new();
+        let mut held: std::collections::VecDeque<Registration> = Default::default();
+        let total = SOCKETS_PER_SERVER * QUERIES_PER_SOCKET as usize * 2;
+        for _ in 0..total {
+            held.push_back(sockets.register(&waiter).expect("registration"));
+            if held.len() > 300 {
+                held.pop_front();
+            }
+            let live = sockets.ports();
+            assert!(live.len() <= SOCKETS_PER_SERVER);
+            seen_ports.extend(live);
+        }
+        // Every socket carried at most QUERIES_PER_SOCKET queries: twice the pool's capacity
+        // needed at least twice as many sockets as there are slots.
+        assert!(
+            seen_ports.len() >= 2 * SOCKETS_PER_SERVER,
+            "{} ports for {total} queries",
+            seen_ports.len()
+        );
+        let mut claimed = HashSet::new();
+        for registration in &held {
+            let socket = Arc::as_ptr(&registration.socket) as usize;
+            assert!(
+                claimed.insert((socket, registration.id)),
+                "ID {} twice on one socket",
+                registration.id
+            );
+        }
+        // A retired socket with nothing outstanding lets its reader go.
+        drop(held);
+        drop(sockets);
+    }
+}
