@@ -10,6 +10,7 @@ mod cache;
 mod config;
 mod drain;
 mod forward;
+pub(crate) mod fuzzing;
 mod health;
 mod listeners;
 mod message;

@@ -120,6 +120,11 @@ impl Responder {
         Immediate::Reply
     }
 
+    /// The answer cache (the fuzz targets warm it without an upstream).
+    pub(crate) fn answer_cache(&self) -> &AnswerCache {
+        &self.cache
+    }
+
     /// Answers `msg` from what is at hand: errors and policy refusals, cache hits (with a
     /// prefetch started when due). A miss comes back as [`Immediate::Forward`]. Writes the
     /// reply into `out` (cleared first); on the hit path nothing else is allocated.

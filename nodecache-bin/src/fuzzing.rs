@@ -1,0 +1,3 @@
+//! Entry points for the fuzz targets in `fuzz/` (not an API; see `serve::fuzzing`).
+
+pub use crate::serve::fuzzing::{FuzzSetupError, PacketPath, QueryOutcome};
