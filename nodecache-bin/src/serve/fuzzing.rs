@@ -15,8 +15,7 @@ use crate::serve::config::ServeConfig;
 use crate::serve::forward::Forwarder;
 use crate::serve::message::reply::truncate_for_udp;
 use crate::serve::message::{
-    HEADER_LEN, ParsedQuery, QueryName, flags, offset, parse_query, read_u16, rtype,
-    walk_response,
+    HEADER_LEN, ParsedQuery, QueryName, flags, offset, parse_query, read_u16, rtype, walk_response,
 };
 use crate::serve::metrics::{Metrics, Proto};
 use crate::serve::responder::{Immediate, MAX_TCP_MESSAGE, Responder};
@@ -201,7 +200,11 @@ fn check_reply(query: &[u8], reply: &[u8], tcp: bool) {
     } else {
         ParsedQuery::udp_limit(&parsed)
     };
-    assert!(reply.len() <= limit, "reply of {} > limit {limit}", reply.len());
+    assert!(
+        reply.len() <= limit,
+        "reply of {} > limit {limit}",
+        reply.len()
+    );
     if read_u16(reply, offset::QDCOUNT) == Some(1) {
         assert_eq!(
             reply.get(HEADER_LEN..parsed.question_end),
