@@ -8,7 +8,8 @@
 #   benches/compare.sh [DAEMON_SECONDS] [SHIM_LOOKUPS]      (as root)
 #
 # Builds the release binaries once (nodecache, libnodecache.so for glibc and musl) and hands
-# them to both scripts. With CRITERION=1 it also runs the in-process criterion benches
+# them to both scripts. The daemon rows are the best of REPEAT (default 3) rounds (see
+# daemon.sh). With CRITERION=1 it also runs the in-process criterion benches
 # (packet path, cache, policy) and prints their medians.
 #
 # Why a "capacity" column for 2 cores: this machine may have only 2 CPUs, and dnsperf needs
@@ -49,7 +50,7 @@ machine() {
 }
 
 machine
-"$repo/benches/daemon.sh" "${1:-10}"
+REPEAT=${REPEAT:-3} "$repo/benches/daemon.sh" "${1:-10}"
 "$repo/benches/shim.sh" "${2:-20000}"
 echo
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
