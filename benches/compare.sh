@@ -46,7 +46,7 @@ machine() {
     model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     echo "**Machine.** $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs, ${model:-unknown model}; Linux $(uname -r); $(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release); glibc $(ldd --version | head -1 | awk '{ print $NF }'); load average $(cut -d' ' -f1-3 /proc/loadavg) at start."
     echo
-    echo "Peers: $(dnsdist --version 2>/dev/null | head -1 | awk '{ print $1, $2 }'), $(unbound -V 2>/dev/null | sed -n 's/^Version /unbound /p'), $(dnsmasq --version 2>/dev/null | head -1 | awk '{ print $1, $3 }'), $(nsd -v 2>&1 | head -1) as upstream, $(dnsperf -h 2>&1 | sed -n 's/^DNS Performance Testing Tool *//p; s/^Version \(.*\)/dnsperf \1/p' | head -1)."
+    echo "Peers: $(dnsdist --version 2>/dev/null | head -1 | awk '{ print $1, $2 }'), $(unbound -V 2>/dev/null | sed -n 's/^Version /unbound /p'), $(dnsmasq --version 2>/dev/null | head -1 | awk '{ print $1, $3 }'), $(nsd -v 2>&1 | head -1) as upstream, dnsperf $(dpkg-query -W -f '${Version}' dnsperf 2>/dev/null || echo "?")."
 }
 
 machine
