@@ -31,8 +31,8 @@
 # (2 cores ≥ 1.8 × one core) is read on that column.
 #
 # REPEAT=N: N rounds (all servers, all core counts, in turn), each row its best round (see
-# measure; the RSS columns are the first round's). Prints Markdown tables. SERVERS: which to measure (default all four). NODECACHE_BIN: measure
-# this binary instead of building one.
+# measure; the RSS columns are the first round's). Prints Markdown tables. SERVERS: which to
+# measure (default all four). NODECACHE_BIN: measure this binary instead of building one.
 # Needs: root, ip, nsd, dnsperf, dnsdist, unbound, dnsmasq (installed here when missing), taskset.
 set -euo pipefail
 
