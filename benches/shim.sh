@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
-# Warm lookup latency, side by side (issue 3): libc asking a node-local cache on loopback
-# (dnsmasq, warm) against the same program with libnodecache.so preloaded (its cache warm).
+# getaddrinfo latency, side by side (issues 3 and 6): glibc and musl programs, each plain and with
+# libnodecache.so preloaded, asking the pod's nameserver, which is either the node cache
+# (`nodecache serve`, caching, forwarding to NSD) or a plain upstream (NSD itself, no cache).
 #
-#   benches/shim.sh [LOOKUPS]          (as root; default 20000 lookups per row)
+#   benches/shim.sh [LOOKUPS]          (as root; default 20000 warm lookups per row)
 #
 # One network namespace holds everything, on loopback only: NSD (authoritative, 127.0.0.2)
-# serving a small zone, dnsmasq (127.0.0.1:53, caching, forwarding to NSD) as the pod's only
-# nameserver, and the pod's Kubernetes resolv.conf (ndots:5, three search domains). The
-# program is tests/c/timing.c (getaddrinfo/freeaddrinfo in a loop, hints of `getent ahosts`),
-# built with gcc and with musl-gcc. Each row first warms up (WARMUP lookups, unmeasured), then
-# measures LOOKUPS; two short runs under tcpdump count the queries that reach dnsmasq from a
-# fresh process: for its first lookup, and for 200 lookups. Prints a Markdown table.
+# serving a small zone, `nodecache serve` on 127.0.0.1:53 forwarding to it, and the pod's
+# Kubernetes resolv.conf (ndots:5, three search domains) naming one of them as the only
+# nameserver. The program is tests/c/timing.c (getaddrinfo/freeaddrinfo in a loop, hints of
+# `getent ahosts`), built with gcc and with musl-gcc. Per row:
+#   - warm: one process does WARMUP lookups (unmeasured), then LOOKUPS measured: p50, p99. For
+#     the shim, its in-process cache is warm; for plain libc (which caches nothing) it is the
+#     steady state, with the node cache warm when it is the nameserver;
+#   - cold: the FIRST lookup of a fresh process, over COLD processes (default 200): p50, p99.
+#     The process has nothing cached (the shim has not even read resolv.conf yet); the node
+#     cache, when it is the nameserver, is warm (the name was asked before) — which is what a
+#     short-lived process in a pod meets;
+#   - queries on the wire, counted by tcpdump at the nameserver's address: for the first lookup
+#     of a fresh process (cold), and per warm lookup = (queries of COUNTED lookups − queries
+#     of the first) / (COUNTED − 1).
+# Prints a Markdown table. SHIM_NAMES: names to look up (default www.example.com; `web` is a
+# pod's short service name). NAMESERVERS: which rows (default "nodecache nsd").
 #
-# NODECACHE_SHIM_GLIBC / NODECACHE_SHIM_MUSL: measure these builds instead of building.
-# Needs: root, ip, nsd, dnsmasq (Debian: dnsmasq-base, installed here when missing), tcpdump,
-# gcc, musl-gcc, cargo (builds both shims: `cargo build --release -p resolver-ffi [--target
-# x86_64-unknown-linux-musl]`). Everything it starts is stopped, and the namespace removed, on
-# exit.
+# NODECACHE_SHIM_GLIBC / NODECACHE_SHIM_MUSL: measure these builds instead of building;
+# NODECACHE_BIN: this daemon binary. Needs: root, ip, nsd, tcpdump, gcc, musl-gcc, cargo
+# (`cargo build --release -p resolver-ffi [--target x86_64-unknown-linux-musl]`, `-p
+# nodecache-bin`). Everything it starts is stopped, and the namespace removed, on exit.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,19 +34,17 @@ repo=$PWD
 
 lookups=${1:-20000}
 warmup=${WARMUP:-500}
-# Lookups of one process under tcpdump for the second queries column.
-counted=100
-names=(www.example.com web)
+cold=${COLD:-200}
+# Lookups of one process under tcpdump for the warm queries column.
+counted=${COUNTED:-101}
+read -r -a names <<<"${SHIM_NAMES:-www.example.com}"
+read -r -a nameservers <<<"${NAMESERVERS:-nodecache nsd}"
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "benches/shim.sh: needs root (network namespace, NSD on port 53)" >&2
     exit 1
 fi
-if ! command -v dnsmasq >/dev/null 2>&1; then
-    echo "installing dnsmasq-base (the dnsmasq binary without its system service)" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dnsmasq-base >&2
-fi
-for tool in ip nsd dnsmasq tcpdump gcc musl-gcc cargo; do
+for tool in ip nsd tcpdump gcc musl-gcc cargo; do
     command -v "$tool" >/dev/null 2>&1 || {
         echo "benches/shim.sh: missing $tool" >&2
         exit 1
@@ -53,6 +61,11 @@ if [[ -z ${NODECACHE_SHIM_GLIBC:-} || -z ${NODECACHE_SHIM_MUSL:-} ]]; then
     cargo build --quiet --release -p resolver-ffi
     cargo build --quiet --release -p resolver-ffi --target x86_64-unknown-linux-musl
 fi
+if [[ -z ${NODECACHE_BIN:-} ]]; then
+    echo "building nodecache (release)" >&2
+    cargo build --quiet --release -p nodecache-bin
+fi
+nodecache=${NODECACHE_BIN:-$target_dir/release/nodecache}
 glibc_so=${NODECACHE_SHIM_GLIBC:-$target_dir/release/libnodecache.so}
 musl_so=${NODECACHE_SHIM_MUSL:-$target_dir/x86_64-unknown-linux-musl/release/libnodecache.so}
 if ! nm -D --defined-only "$glibc_so" | grep -qw getaddrinfo; then
@@ -89,6 +102,7 @@ ip -n "$ns" link add bench0 type veth peer name bench1
 ip -n "$ns" link set bench0 up
 ip -n "$ns" link set bench1 up
 mkdir -p "/etc/netns/$ns"
+# The pod's resolv.conf; use_nameserver rewrites its nameserver line per row.
 cat >"/etc/netns/$ns/resolv.conf" <<'EOF'
 search default.svc.cluster.local svc.cluster.local cluster.local
 nameserver 127.0.0.1
@@ -102,7 +116,7 @@ for _ in $(seq 100); do
     sleep 0.05
 done
 
-# NSD: negative answers cached 300 s (SOA minimum), so dnsmasq stays warm for the whole run.
+# NSD: negative answers cached 300 s (SOA minimum), so the node cache stays warm for the run.
 cat >"$work/root.zone" <<'EOF'
 $ORIGIN .
 $TTL 300
@@ -136,23 +150,33 @@ zone:
 EOF
 ip netns exec "$ns" nsd -d -c "$work/nsd.conf" 2>"$work/nsd.log" &
 pids+=($!)
-# dnsmasq as the node-local cache: no /etc/resolv.conf, no /etc/hosts, everything to NSD.
-ip netns exec "$ns" dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root \
-    --listen-address=127.0.0.1 --bind-interfaces --port=53 --server=127.0.0.2 \
-    --cache-size=10000 --pid-file="$work/dnsmasq.pid" 2>"$work/dnsmasq.log" &
+# The node cache: an explicit upstream (never the host's resolv.conf), default settings else.
+ip netns exec "$ns" "$nodecache" serve --listen 127.0.0.1:53 --upstream .=127.0.0.2 \
+    --metrics 127.0.0.1:9253 2>"$work/nodecache.log" &
 pids+=($!)
-for _ in $(seq 100); do
-    out=$(ip netns exec "$ns" dig +short +tries=1 +time=1 @127.0.0.1 www.example.com. A 2>/dev/null || true)
-    [[ $out == 198.18.2.1 ]] && break
-    sleep 0.05
+for server in 127.0.0.2 127.0.0.1; do
+    out=
+    for _ in $(seq 100); do
+        out=$(ip netns exec "$ns" dig +short +tries=1 +time=1 @$server www.example.com. A 2>/dev/null || true)
+        [[ $out == 198.18.2.1 ]] && break
+        sleep 0.05
+    done
+    [[ $out == 198.18.2.1 ]] || {
+        echo "benches/shim.sh: $server not answering; logs:" >&2
+        cat "$work/nsd.log" "$work/nodecache.log" >&2
+        exit 1
+    }
 done
-[[ ${out:-} == 198.18.2.1 ]] || {
-    echo "benches/shim.sh: dnsmasq/NSD not answering; logs:" >&2
-    cat "$work/nsd.log" "$work/dnsmasq.log" >&2
-    exit 1
-}
 
 # ---------------------------------------------------------------------------------------------
+# use_nameserver nodecache|nsd: points the pod's resolv.conf at it; sets $ns_addr.
+use_nameserver() {
+    ns_addr=127.0.0.1
+    [[ $1 == nsd ]] && ns_addr=127.0.0.2
+    printf 'search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver %s\noptions ndots:5\n' \
+        "$ns_addr" >"/etc/netns/$ns/resolv.conf"
+}
+
 # field NAME LINE: the value of NAME=… in a timing summary line.
 field() {
     sed -n "s/.* $1=\\([0-9]*\\).*/\\1/p" <<<"$2"
@@ -166,15 +190,29 @@ run_timing() {
     ip netns exec "$ns" env "${env[@]}" "$work/timing-$libc" -w "$warm" -n "$count" "$name"
 }
 
-# count_queries LIBC PRELOAD NAME COUNT: queries reaching dnsmasq while one fresh process does
-# COUNT lookups of NAME (no warm-up: the shim's first lookup is a cache miss).
+# cold_lookups LIBC PRELOAD NAME: "p50 p99" in ns of the first lookup of COLD fresh processes,
+# and the failures after them.
+cold_lookups() {
+    local libc=$1 preload=$2 name=$3 line samples=() failed=0
+    for ((i = 0; i < cold; i++)); do
+        line=$(run_timing "$libc" "$preload" "$name" 1 0 || true)
+        [[ $(field failures "$line") == 0 ]] || failed=$((failed + 1))
+        samples+=("$(field p50_ns "$line")")
+    done
+    # Nearest-rank percentiles, as timing.c computes them.
+    printf '%s\n' "${samples[@]}" | sort -n |
+        awk -v f="$failed" '{ v[NR] = $1 } END { r50 = int((NR * 50 + 99) / 100); r99 = int((NR * 99 + 99) / 100); print v[r50], v[r99], f }'
+}
+
+# count_queries LIBC PRELOAD NAME COUNT: queries reaching the nameserver ($ns_addr) while one
+# fresh process does COUNT lookups of NAME (no warm-up: the shim's first lookup is a miss).
 count_queries() {
     local libc=$1 preload=$2 name=$3 count=$4
     # A fresh log: the readiness check below must not see the previous capture's line.
     rm -f "$work/tcpdump.log" "$work/q.pcap"
     # Small snapshots: the ring buffer then holds thousands of frames (no kernel drops).
     ip netns exec "$ns" tcpdump -i lo -n -l --immediate-mode -s 256 -B 16384 -w "$work/q.pcap" \
-        'udp and dst host 127.0.0.1 and dst port 53' 2>"$work/tcpdump.log" &
+        "dst host $ns_addr and dst port 53" 2>"$work/tcpdump.log" &
     local tcpdump=$!
     pids+=("$tcpdump")
     for _ in $(seq 200); do
@@ -182,6 +220,7 @@ count_queries() {
         sleep 0.01
     done
     run_timing "$libc" "$preload" "$name" "$count" 0 >/dev/null || true
+    # The capture has no end marker to wait for: give the last packets time to be written.
     sleep 0.2
     kill "$tcpdump"
     wait "$tcpdump" 2>/dev/null || true
@@ -191,27 +230,45 @@ count_queries() {
     tcpdump -r "$work/q.pcap" -n 2>/dev/null | wc -l
 }
 
-printf '\nWarm lookups: %d per row after %d unmeasured, one process per row; resolv.conf ndots:5, three search domains, nameserver = dnsmasq on 127.0.0.1.\n\n' "$lookups" "$warmup"
-printf '| name | program | resolver | p50 µs | p99 µs | queries, 1st lookup | queries, %d lookups |\n' "$counted"
-printf '|---|---|---|---:|---:|---:|---:|\n'
-for name in "${names[@]}"; do
-    for libc in glibc musl; do
-        so=$glibc_so
-        [[ $libc == musl ]] && so=$musl_so
-        for preload in "" "$so"; do
-            label="$libc → dnsmasq (loopback)"
-            [[ -n $preload ]] && label="$libc + libnodecache.so"
-            line=$(run_timing "$libc" "$preload" "$name" "$lookups" "$warmup" || true)
-            failures=$(field failures "$line")
-            p50=$(field p50_ns "$line")
-            p99=$(field p99_ns "$line")
-            first=$(count_queries "$libc" "$preload" "$name" 1)
-            many=$(count_queries "$libc" "$preload" "$name" "$counted")
-            note=""
-            [[ ${failures:-1} != 0 ]] && note=" (failures: ${failures:-?})"
-            printf '| %s | timing-%s | %s%s | %s | %s | %s | %s |\n' "$name" "$libc" "$label" "$note" \
-                "$(awk -v v="${p50:-0}" 'BEGIN { printf "%.2f", v / 1000 }')" \
-                "$(awk -v v="${p99:-0}" 'BEGIN { printf "%.2f", v / 1000 }')" "$first" "$many"
+us() { awk -v v="${1:-0}" 'BEGIN { printf "%.2f", v / 1000 }'; }
+
+rows=()
+for nameserver in "${nameservers[@]}"; do
+    use_nameserver "$nameserver"
+    for name in "${names[@]}"; do
+        # The node cache learns the name (and its search-list misses) before any row.
+        run_timing glibc "" "$name" 1 0 >/dev/null || true
+        for libc in glibc musl; do
+            so=$glibc_so
+            [[ $libc == musl ]] && so=$musl_so
+            for preload in "" "$so"; do
+                echo "measuring $libc${preload:+ + shim} → $nameserver, $name" >&2
+                resolver=$libc
+                [[ -n $preload ]] && resolver="$libc + libnodecache.so"
+                line=$(run_timing "$libc" "$preload" "$name" "$lookups" "$warmup" || true)
+                failures=$(field failures "$line")
+                read -r cold50 cold99 cold_failed < <(cold_lookups "$libc" "$preload" "$name")
+                first=$(count_queries "$libc" "$preload" "$name" 1)
+                many=$(count_queries "$libc" "$preload" "$name" "$counted")
+                per_warm=$(awk -v m="$many" -v f="$first" -v n="$counted" 'BEGIN { printf "%.2f", (m - f) / (n - 1) }')
+                note=""
+                [[ ${failures:-1} != 0 || ${cold_failed:-1} != 0 ]] && note=" (failures: warm ${failures:-?}, cold ${cold_failed:-?})"
+                rows+=("| $name | $resolver$note | $nameserver | $(us "$(field p50_ns "$line")") | $(us "$(field p99_ns "$line")") | $(us "$cold50") | $(us "$cold99") | $first | $per_warm |")
+            done
         done
     done
 done
+
+printf '\n**Shim.** Warm: %d lookups per row after %d unmeasured, one process. Cold: the first lookup of each of %d fresh processes (the node cache warm). resolv.conf ndots:5, three search domains, one nameserver: `nodecache serve` (127.0.0.1, caching) or NSD (127.0.0.2, no cache).\n\n' \
+    "$lookups" "$warmup" "$cold"
+printf '| name | resolver | nameserver | warm p50 µs | warm p99 µs | cold p50 µs | cold p99 µs | queries, cold lookup | queries per warm lookup |\n'
+printf '|---|---|---|--:|--:|--:|--:|--:|--:|\n'
+printf '%s\n' "${rows[@]}"
+# Issue 6's shim target, as a ratio: glibc asking the node cache on loopback vs the shim, warm.
+glibc_p50=$(printf '%s\n' "${rows[@]}" | awk -F' \\| ' -v n="${names[0]}" '$1 == "| " n && $2 == "glibc" && $3 == "nodecache" { print $4; exit }')
+shim_p50=$(printf '%s\n' "${rows[@]}" | awk -F' \\| ' -v n="${names[0]}" '$1 == "| " n && $2 == "glibc + libnodecache.so" && $3 == "nodecache" { print $4; exit }')
+if [[ -n $glibc_p50 && -n $shim_p50 ]]; then
+    printf '\n| target (issue 6) | measured | ratio | goal |\n|---|---|--:|---|\n'
+    printf '| warm p50, glibc → node cache on loopback / glibc + shim (%s) | %s µs / %s µs | %s | ≥ 300 |\n' "${names[0]}" \
+        "$glibc_p50" "$shim_p50" "$(awk -v a="$glibc_p50" -v b="$shim_p50" 'BEGIN { if (b > 0) printf "%.0f", a / b; else print "-" }')"
+fi

@@ -1,6 +1,6 @@
 //! The `nodecache` command's code as a library, so that the fuzz targets (`fuzz/` at the
 //! workspace root) can reach the daemon's packet path. Nothing here is a public API: the
-//! binary calls [`main`], the fuzzers call [`fuzzing`]; every other item is crate-private.
+//! binary calls [`main`], the fuzzers call [`fuzzing`], the criterion benches [`bench`]; every other item is crate-private.
 //!
 //! `main` only parses the command line and hands over to the command; each command returns
 //! its exit code (SPEC §3: 0 success, 2 name does not resolve, 1 other errors, 64 usage).
@@ -11,6 +11,8 @@ mod explain;
 mod resolve;
 mod serve;
 
+#[doc(hidden)]
+pub mod bench;
 #[doc(hidden)]
 pub mod fuzzing;
 

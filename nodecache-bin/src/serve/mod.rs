@@ -6,6 +6,7 @@
 
 mod acl;
 mod admin;
+pub(crate) mod bench;
 mod cache;
 mod config;
 mod drain;

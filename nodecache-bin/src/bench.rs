@@ -1,0 +1,4 @@
+//! Entry point for the criterion benches in `nodecache-bin/benches/` (not an API; see
+//! `serve::bench`).
+
+pub use crate::serve::bench::{HitPath, WarmError};
