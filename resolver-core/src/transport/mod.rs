@@ -10,6 +10,7 @@
 
 mod retransmit;
 mod rtt;
+pub use rtt::RttTable;
 mod tcp;
 #[cfg(test)]
 mod test_server;

@@ -28,9 +28,10 @@ struct Entry {
     last_used: Instant,
 }
 
-/// Per-server round-trip estimates and down marks, shared by all questions of a transport.
+/// Per-server round-trip estimates and down marks, shared by all questions of a transport
+/// (the shim's `SystemTransport`, the daemon's forwarder). Time is passed in.
 #[derive(Debug, Default)]
-pub(super) struct RttTable {
+pub struct RttTable {
     entries: Mutex<Vec<Entry>>,
 }
 
@@ -38,7 +39,7 @@ impl RttTable {
     /// The initial retransmission timeout for `server`: `SRTT + 4·RTTVAR` (RFC 6298 §2.3)
     /// clamped to [`floor`, [`MAX_RTO`]] once measured, `floor` (the configured first
     /// retransmit) before that.
-    pub(super) fn rto(&self, server: SocketAddr, floor: Duration) -> Duration {
+    pub fn rto(&self, server: SocketAddr, floor: Duration) -> Duration {
         let entries = self.entries.lock();
         let estimate = entries
             .iter()
@@ -55,7 +56,7 @@ impl RttTable {
 
     /// A round trip of `sample` to `server` (only for unambiguous samples: Karn's rule, RFC
     /// 6298 §3, excludes answers to retransmitted queries). Also clears its down mark.
-    pub(super) fn observe(&self, server: SocketAddr, sample: Duration, now: Instant) {
+    pub fn observe(&self, server: SocketAddr, sample: Duration, now: Instant) {
         self.update(server, now, |entry| {
             entry.down_since = None;
             entry.estimate = Some(match entry.estimate {
@@ -71,12 +72,12 @@ impl RttTable {
     }
 
     /// `server` answered (whatever the rcode): it is not down.
-    pub(super) fn answered(&self, server: SocketAddr, now: Instant) {
+    pub fn answered(&self, server: SocketAddr, now: Instant) {
         self.update(server, now, |entry| entry.down_since = None);
     }
 
     /// `server` did not answer within its RTO: try the others first for a while.
-    pub(super) fn mark_down(&self, server: SocketAddr, now: Instant) {
+    pub fn mark_down(&self, server: SocketAddr, now: Instant) {
         self.update(server, now, |entry| {
             entry.down_since.get_or_insert(now);
         });
@@ -85,7 +86,7 @@ impl RttTable {
     /// Server indices in the order to try: round-robin from `start`, then servers marked down
     /// less than [`DOWN_MARK_TTL`] ago moved behind the others (the longest-down first, as it is
     /// the likeliest to be back).
-    pub(super) fn order(&self, servers: &[SocketAddr], start: usize, now: Instant) -> Vec<usize> {
+    pub fn order(&self, servers: &[SocketAddr], start: usize, now: Instant) -> Vec<usize> {
         let start = start.checked_rem(servers.len()).unwrap_or(0);
         let entries = self.entries.lock();
         let down_since = |server: &SocketAddr| {

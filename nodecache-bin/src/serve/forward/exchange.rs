@@ -69,7 +69,9 @@ async fn tcp_only(
     client_waiting: &AtomicBool,
 ) -> Result<UpstreamResponse, ForwardError> {
     let deadline = Instant::now() + shared.timeout;
-    let order = shared.rtt.order(&route.servers);
+    let order = shared
+        .rtt
+        .order(&route.servers, 0, std::time::Instant::now());
     let mut queue_full = false;
     for (tried, index) in order.iter().enumerate() {
         let Some(&server) = route.servers.get(*index) else {
@@ -109,7 +111,7 @@ pub(super) async fn ask_tcp(
     match pool.query(&message, question, &shared.own).await {
         Ok(response) => {
             let id = message_id(&response).unwrap_or(0);
-            shared.rtt.answered(server);
+            shared.rtt.answered(server, std::time::Instant::now());
             match check_response(&response, id, question) {
                 Ok(Verdict::Answer) => TcpOutcome::Answer(response),
                 // TC over TCP cannot be completed anywhere; the question is the server's

@@ -15,7 +15,6 @@ mod loop_guard;
 mod message;
 mod pool;
 mod random;
-mod rtt;
 mod socket_pool;
 mod udp;
 mod zones;
@@ -30,11 +29,11 @@ use self::budget::Budget;
 use self::coalesce::{InFlight, Joined};
 use self::loop_guard::OwnQueries;
 use self::pool::Pools;
-use self::rtt::RttTable;
 use self::socket_pool::UdpSockets;
 use self::zones::{Route, ZoneTable};
 use crate::serve::config::{ServeConfig, ZoneUpstream};
 use crate::serve::metrics::Metrics;
+use resolver_core::transport::RttTable;
 use std::net::SocketAddr;
 
 /// A question as the daemon keys and forwards it.

@@ -61,7 +61,7 @@ pub(super) async fn exchange(
     let servers = &route.servers;
     let mut schedule = RetransmitSchedule::with_order(
         servers.len(),
-        &shared.rtt.order(servers),
+        &shared.rtt.order(servers, 0, std::time::Instant::now()),
         shared.first_retransmit,
         shared.timeout,
         shared.timeout,
@@ -192,7 +192,7 @@ pub(super) async fn exchange(
     // A server that missed a retransmit as well goes behind the others for a while.
     for (record, server) in asked.iter().zip(servers) {
         if record.sends >= 2 && !record.answered {
-            shared.rtt.mark_down(*server);
+            shared.rtt.mark_down(*server, std::time::Instant::now());
         }
     }
     outcome
@@ -244,8 +244,12 @@ fn judge(
         Verdict::Answer if !cut => {
             // Karn's rule (RFC 6298 §3): only an answer to a single send is a sample.
             match (record.sends, record.first_sent) {
-                (1, Some(sent)) => shared.rtt.observe(server, sent.elapsed()),
-                _ => shared.rtt.answered(server),
+                (1, Some(sent)) => {
+                    shared
+                        .rtt
+                        .observe(server, sent.elapsed(), std::time::Instant::now())
+                }
+                _ => shared.rtt.answered(server, std::time::Instant::now()),
             }
             Judged::Done(Ok(UpstreamResponse {
                 message: datagram,
@@ -254,7 +258,7 @@ fn judge(
         }
         Verdict::Answer | Verdict::Truncated => Judged::Truncated(index, server),
         Verdict::ServerFailed => {
-            shared.rtt.answered(server);
+            shared.rtt.answered(server, std::time::Instant::now());
             Judged::ServerFailed(index)
         }
     }
