@@ -87,42 +87,19 @@ size_t malloc_usable_size(void *block) {
     return block == NULL ? 0 : *(size_t *)((unsigned char *)block - ALIGN);
 }
 
-static int lookup(const char *name) {
-    struct addrinfo hints = getent_hints();
-    struct addrinfo *res = NULL;
-    int rc = getaddrinfo(name, NULL, &hints, &res);
-    if (rc == 0) {
-        if (res == NULL) return -1000;
-        freeaddrinfo(res);
-    }
-    return rc;
-}
-
 int main(int argc, char **argv) {
     long lookups = 2000, warmup = 200;
-    int opt;
-    while ((opt = getopt(argc, argv, "n:w:")) != -1) {
-        switch (opt) {
-        case 'n': lookups = atol(optarg); break;
-        case 'w': warmup = atol(optarg); break;
-        default:
-            fprintf(stderr, "usage: %s [-n LOOKUPS] [-w WARMUP] NAME...\n", argv[0]);
-            return 1;
-        }
-    }
-    int names = argc - optind;
-    if (names < 1 || lookups < 1 || warmup < 0) {
-        fprintf(stderr, "usage: %s [-n LOOKUPS] [-w WARMUP] NAME...\n", argv[0]);
-        return 1;
-    }
-    char **name = argv + optind;
+    int first = loop_args(argc, argv, &lookups, &warmup);
+    if (first < 0) return 1;
+    int names = argc - first;
+    char **name = argv + first;
     for (long i = 0; i < warmup; i++) {
-        lookup(name[i % names]);
+        loop_lookup(name[i % names]);
     }
     long failures = 0;
     counting = 1;
     for (long i = 0; i < lookups; i++) {
-        if (lookup(name[i % names]) != 0) failures++;
+        if (loop_lookup(name[i % names]) != 0) failures++;
     }
     counting = 0;
     printf("summary: lookups=%ld failures=%ld allocs=%ld\n", lookups, failures, allocations);

@@ -8,7 +8,10 @@
 #define NODECACHE_TEST_COMMON_H
 
 #include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -51,6 +54,39 @@ static inline long long now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* One lookup as a warm loop does it: getaddrinfo with getent's hints, then freeaddrinfo.
+ * Returns the EAI code; a success without a node counts as a failure (-1000). */
+static inline int loop_lookup(const char *name) {
+    struct addrinfo hints = getent_hints();
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(name, NULL, &hints, &res);
+    if (rc == 0) {
+        if (res == NULL) return -1000;
+        freeaddrinfo(res);
+    }
+    return rc;
+}
+
+/* The command line of the loop programs: [-n LOOKUPS] [-w WARMUP] NAME... (the callers set
+ * the defaults). Returns the index of the first name in argv, or -1 after printing usage. */
+static inline int loop_args(int argc, char **argv, long *lookups, long *warmup) {
+    int opt;
+    while ((opt = getopt(argc, argv, "n:w:")) != -1) {
+        switch (opt) {
+        case 'n': *lookups = atol(optarg); break;
+        case 'w': *warmup = atol(optarg); break;
+        default:
+            fprintf(stderr, "usage: %s [-n LOOKUPS] [-w WARMUP] NAME...\n", argv[0]);
+            return -1;
+        }
+    }
+    if (argc - optind < 1 || *lookups < 1 || *warmup < 0) {
+        fprintf(stderr, "usage: %s [-n LOOKUPS] [-w WARMUP] NAME...\n", argv[0]);
+        return -1;
+    }
+    return optind;
 }
 
 #endif

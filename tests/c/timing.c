@@ -25,37 +25,14 @@ static long long percentile(const long long *sorted, long n, int pct) {
     return sorted[rank - 1];
 }
 
-static int lookup(const char *name) {
-    struct addrinfo hints = getent_hints();
-    struct addrinfo *res = NULL;
-    int rc = getaddrinfo(name, NULL, &hints, &res);
-    if (rc == 0) {
-        if (res == NULL) return -1000; /* success without a node: count as a failure */
-        freeaddrinfo(res);
-    }
-    return rc;
-}
-
 int main(int argc, char **argv) {
     long lookups = 1000, warmup = 0;
-    int opt;
-    while ((opt = getopt(argc, argv, "n:w:")) != -1) {
-        switch (opt) {
-        case 'n': lookups = atol(optarg); break;
-        case 'w': warmup = atol(optarg); break;
-        default:
-            fprintf(stderr, "usage: %s [-n LOOKUPS] [-w WARMUP] NAME...\n", argv[0]);
-            return 1;
-        }
-    }
-    int names = argc - optind;
-    if (names < 1 || lookups < 1 || warmup < 0) {
-        fprintf(stderr, "usage: %s [-n LOOKUPS] [-w WARMUP] NAME...\n", argv[0]);
-        return 1;
-    }
-    char **name = argv + optind;
+    int first = loop_args(argc, argv, &lookups, &warmup);
+    if (first < 0) return 1;
+    int names = argc - first;
+    char **name = argv + first;
     for (long i = 0; i < warmup; i++) {
-        lookup(name[i % names]);
+        loop_lookup(name[i % names]);
     }
     long long *samples = malloc(sizeof *samples * (size_t)lookups);
     if (samples == NULL) return 1;
@@ -63,7 +40,7 @@ int main(int argc, char **argv) {
     for (long i = 0; i < lookups; i++) {
         const char *n = name[i % names];
         long long start = now_ns();
-        int rc = lookup(n);
+        int rc = loop_lookup(n);
         samples[i] = now_ns() - start;
         if (rc != 0) {
             if (failures < 10) {

@@ -16,43 +16,20 @@
 
 #include "common.h"
 
-static int lookup(const char *name) {
-    struct addrinfo hints = getent_hints();
-    struct addrinfo *res = NULL;
-    int rc = getaddrinfo(name, NULL, &hints, &res);
-    if (rc == 0) {
-        if (res == NULL) return -1000;
-        freeaddrinfo(res);
-    }
-    return rc;
-}
-
 int main(int argc, char **argv) {
     long lookups = 2000, warmup = 200;
-    int opt;
-    while ((opt = getopt(argc, argv, "n:w:")) != -1) {
-        switch (opt) {
-        case 'n': lookups = atol(optarg); break;
-        case 'w': warmup = atol(optarg); break;
-        default:
-            fprintf(stderr, "usage: %s [-n LOOKUPS] [-w WARMUP] NAME...\n", argv[0]);
-            return 1;
-        }
-    }
-    int names = argc - optind;
-    if (names < 1 || lookups < 1 || warmup < 0) {
-        fprintf(stderr, "usage: %s [-n LOOKUPS] [-w WARMUP] NAME...\n", argv[0]);
-        return 1;
-    }
-    char **name = argv + optind;
+    int first = loop_args(argc, argv, &lookups, &warmup);
+    if (first < 0) return 1;
+    int names = argc - first;
+    char **name = argv + first;
     for (long i = 0; i < warmup; i++) {
-        lookup(name[i % names]);
+        loop_lookup(name[i % names]);
     }
     long failures = 0;
     struct rusage before, after;
     getrusage(RUSAGE_SELF, &before);
     for (long i = 0; i < lookups; i++) {
-        if (lookup(name[i % names]) != 0) failures++;
+        if (loop_lookup(name[i % names]) != 0) failures++;
     }
     getrusage(RUSAGE_SELF, &after);
     printf("summary: lookups=%ld failures=%ld minflt=%ld majflt=%ld\n", lookups, failures,
