@@ -100,18 +100,6 @@ pub(crate) enum Proto {
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
     // --- client side (coredns_dns_*) ---
-    /// Queries received over UDP.
-    pub(crate) requests_udp: Counter,
-    /// Queries received over TCP.
-    pub(crate) requests_tcp: Counter,
-    /// Queries received whose client address is IPv6 (CoreDNS `family="2"`).
-    pub(crate) requests_ipv6: Counter,
-    /// Queries by type: A, AAAA, other (CoreDNS `type` label, reduced).
-    pub(crate) requests_a: Counter,
-    /// See `requests_a`.
-    pub(crate) requests_aaaa: Counter,
-    /// See `requests_a`.
-    pub(crate) requests_other_type: Counter,
     /// Responses sent, by rcode (index = rcode, 0..16).
     pub(crate) responses_by_rcode: [Counter; 16],
     /// Time from receiving a query to sending its response.
@@ -125,8 +113,8 @@ pub(crate) struct Metrics {
     /// Client TCP connections refused because `client_tcp.max_connections` were open.
     pub(crate) client_tcp_refused: Counter,
     /// Queries received, jointly by transport, client family and type: what
-    /// `coredns_dns_requests_total{proto,family,type}` needs (the single-dimension counters
-    /// above cannot be combined into it). Index `[proto][family][type]`: proto 0 UDP, 1 TCP;
+    /// `coredns_dns_requests_total{proto,family,type}` needs, and the only request count
+    /// (per-transport or per-family totals are sums of it). Index `[proto][family][type]`: proto 0 UDP, 1 TCP;
     /// family 0 IPv4, 1 IPv6; type the slot of [`qtype_slot`]. Bumped by [`Metrics::request`].
     pub(crate) requests_by_kind: [[[Counter; QTYPE_SLOTS]; 2]; 2],
     /// Queries (UDP, answered REFUSED) and TCP connections (closed at accept) from clients
@@ -223,26 +211,12 @@ pub(crate) fn qtype_slot(qtype: u16) -> usize {
 
 impl Metrics {
     /// Counts one query received over `proto` from an IPv6 client (`client_ipv6`) or an IPv4
-    /// one, asking for `qtype`: the joint counter and the single-dimension ones.
+    /// one, asking for `qtype`.
     pub(crate) fn request(&self, proto: Proto, client_ipv6: bool, qtype: u16) {
         let proto_index = match proto {
-            Proto::Udp => {
-                self.requests_udp.inc();
-                0
-            }
-            Proto::Tcp => {
-                self.requests_tcp.inc();
-                1
-            }
+            Proto::Udp => 0,
+            Proto::Tcp => 1,
         };
-        if client_ipv6 {
-            self.requests_ipv6.inc();
-        }
-        match qtype {
-            1 => self.requests_a.inc(),
-            28 => self.requests_aaaa.inc(),
-            _ => self.requests_other_type.inc(),
-        }
         if let Some(counter) = self
             .requests_by_kind
             .get(proto_index)

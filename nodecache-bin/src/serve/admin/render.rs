@@ -208,7 +208,7 @@ pub(crate) fn render(metrics: &Metrics) -> String {
 /// The `nodecache_*` families: what CoreDNS has no metric for.
 fn render_nodecache(x: &mut Exposition, m: &Metrics) {
     #[rustfmt::skip]
-    let counters: [(&str, &str, &Counter); 15] = [
+    let counters: [(&str, &str, &Counter); 14] = [
         ("nodecache_upstream_sends_total", "Upstream datagrams and TCP messages sent, retransmits included.", &m.upstream_sends),
         ("nodecache_upstream_retransmits_total", "Upstream UDP retransmits.", &m.upstream_retransmits),
         ("nodecache_upstream_tcp_fallbacks_total", "Truncated upstream answers retried over TCP.", &m.upstream_tcp_fallbacks),
@@ -221,7 +221,6 @@ fn render_nodecache(x: &mut Exposition, m: &Metrics) {
         ("nodecache_malformed_dropped_total", "Client messages that were not a parseable query.", &m.malformed_dropped),
         ("nodecache_truncated_total", "Responses truncated (TC) for the client's UDP size.", &m.truncated),
         ("nodecache_client_tcp_refused_total", "Client TCP connections refused at the connection limit.", &m.client_tcp_refused),
-        ("nodecache_requests_ipv6_total", "Queries from IPv6 clients.", &m.requests_ipv6),
         ("nodecache_acl_refused_total", "Queries and TCP connections refused: client outside allow_from.", &m.acl_refused),
         ("nodecache_upstream_rejected_total", "Upstream datagrams ignored: wrong source, ID or question.", &m.upstream_rejected),
     ];
