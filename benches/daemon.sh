@@ -38,6 +38,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$PWD
+# shellcheck source=benches/nsd.sh
+. "$repo/benches/nsd.sh"
 seconds=${1:-10}
 names=${NAMES:-10000}
 clients=${CLIENTS:-4}
@@ -99,27 +101,7 @@ inns() { ip netns exec "$ns" "$@"; }
 seq 0 $((names - 1)) | awk '{ print "h" $1 ".bench.test A" }' >"$work/hits.txt"
 # Misses: labels never asked before (each run of dnsperf loops over this file once at most).
 seq 0 1999999 | awk '{ print "m" $1 ".bench.test A" }' >"$work/misses.txt"
-cat >"$work/nsd.conf" <<EOF
-server:
-  ip-address: 127.0.0.2
-  port: 53
-  username: ""
-  chroot: ""
-  zonesdir: "$work"
-  database: ""
-  zonelistfile: "$work/zone.list"
-  xfrdfile: "$work/xfrd.state"
-  xfrdir: "$work"
-  pidfile: "$work/nsd.pid"
-  server-count: 1
-  rrl-ratelimit: 0
-  verbosity: 0
-remote-control:
-  control-enable: no
-zone:
-  name: "bench.test"
-  zonefile: "$work/bench.zone"
-EOF
+write_nsd_conf "$work" 127.0.0.2 "bench.test" "$work/bench.zone"
 ip netns exec "$ns" nsd -d -c "$work/nsd.conf" 2>"$work/nsd.log" &
 pids+=($!)
 

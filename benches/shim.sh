@@ -31,6 +31,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$PWD
+# shellcheck source=benches/nsd.sh
+. "$repo/benches/nsd.sh"
 
 lookups=${1:-20000}
 warmup=${WARMUP:-500}
@@ -127,27 +129,7 @@ web.default.svc.cluster.local.	IN A 198.18.1.10
 www.example.com.	IN A 198.18.2.1
 www.example.com.	IN AAAA 2001:db8::1
 EOF
-cat >"$work/nsd.conf" <<EOF
-server:
-  ip-address: 127.0.0.2
-  port: 53
-  username: ""
-  chroot: ""
-  zonesdir: "$work"
-  database: ""
-  zonelistfile: "$work/zone.list"
-  xfrdfile: "$work/xfrd.state"
-  xfrdir: "$work"
-  pidfile: "$work/nsd.pid"
-  server-count: 1
-  rrl-ratelimit: 0
-  verbosity: 0
-remote-control:
-  control-enable: no
-zone:
-  name: "."
-  zonefile: "$work/root.zone"
-EOF
+write_nsd_conf "$work" 127.0.0.2 "." "$work/root.zone"
 ip netns exec "$ns" nsd -d -c "$work/nsd.conf" 2>"$work/nsd.log" &
 pids+=($!)
 # The node cache: an explicit upstream (never the host's resolv.conf), default settings else.

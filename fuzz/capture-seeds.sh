@@ -5,6 +5,8 @@
 # Needs root, nsd, dig, tcpdump, python3. Writes fuzz/corpus/{daemon_query,daemon_response,wire}.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=benches/nsd.sh
+. "$here/../benches/nsd.sh"
 ns=fuzzseeds$$
 work=$(mktemp -d)
 cleanup() { ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true; ip netns del "$ns" 2>/dev/null || true; rm -rf "$work"; }
@@ -29,27 +31,7 @@ ip -n "$ns" link set lo up
   for i in $(seq 1 60); do echo "big.example.com. IN A 198.18.3.$i"; done
   for i in $(seq 1 8); do printf 'long.example.com. IN TXT "%s"\n' "$(head -c 200 /dev/zero | tr '\0' x)"; done
 } > "$work/root.zone"
-cat > "$work/nsd.conf" <<CONF
-server:
-  ip-address: 127.0.0.1
-  port: 53
-  username: ""
-  chroot: ""
-  zonesdir: "$work"
-  database: ""
-  zonelistfile: "$work/zone.list"
-  xfrdfile: "$work/xfrd.state"
-  xfrdir: "$work"
-  pidfile: "$work/nsd.pid"
-  server-count: 1
-  rrl-ratelimit: 0
-  verbosity: 1
-remote-control:
-  control-enable: no
-zone:
-  name: "."
-  zonefile: "$work/root.zone"
-CONF
+write_nsd_conf "$work" 127.0.0.1 "." "$work/root.zone"
 ip netns exec "$ns" nsd -d -c "$work/nsd.conf" >"$work/nsd.log" 2>&1 &
 for _ in $(seq 50); do ip netns exec "$ns" dig +short +time=1 +tries=1 @127.0.0.1 ns. A >/dev/null 2>&1 && break; sleep 0.1; done
 ip netns exec "$ns" tcpdump -i lo -U -w "$work/cap.pcap" udp port 53 >/dev/null 2>&1 &
