@@ -43,7 +43,7 @@ pub(super) async fn run(
             .await
             .unwrap_or(Err(ForwardError::Timeout))
     } else {
-        super::udp::exchange(shared, &route, question, client_waiting, deadline).await
+        super::udp::exchange(shared, &route, question, client_waiting, started).await
     };
     if result.is_ok() {
         shared.metrics.upstream_duration.observe(started.elapsed());

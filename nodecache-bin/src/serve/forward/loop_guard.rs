@@ -15,8 +15,9 @@ use super::Question;
 /// Shards (a power of two; IDs are random, so their low bits spread evenly).
 const SHARDS: usize = 16;
 
-/// (ID, question digest) → how many of our queries in flight carry it.
-type Shard = HashMap<(u16, u64), u32>;
+/// (ID, question digest) → how many of our queries in flight carry it. The key is already
+/// a keyed digest, so the map itself needs only a fast hash.
+type Shard = HashMap<(u16, u64), u32, foldhash::fast::RandomState>;
 
 /// Our upstream queries in flight, by ID.
 #[derive(Debug, Default)]

@@ -59,15 +59,26 @@ pub(super) struct Arrival {
 /// Where the readers put the datagrams for one exchange.
 #[derive(Debug, Default)]
 pub(super) struct Waiter {
-    inbox: Mutex<Vec<Arrival>>,
+    inbox: Mutex<Inbox>,
     arrived: Notify,
+}
+
+/// Datagrams delivered and not yet taken, oldest first. Almost always one (the answer):
+/// it has a slot of its own, so the common case allocates nothing here.
+#[derive(Debug, Default)]
+struct Inbox {
+    first: Option<Arrival>,
+    /// Later arrivals (a duplicate, a forgery matching a live ID), in order.
+    more: std::collections::VecDeque<Arrival>,
 }
 
 impl Waiter {
     /// The oldest datagram not yet taken.
     pub(super) fn take(&self) -> Option<Arrival> {
         let mut inbox = self.inbox.lock().unwrap_or_else(PoisonError::into_inner);
-        (!inbox.is_empty()).then(|| inbox.remove(0))
+        let oldest = inbox.first.take();
+        inbox.first = inbox.more.pop_front();
+        oldest
     }
 
     /// Completes once a datagram was delivered since the last call (at once if one came in
@@ -79,10 +90,13 @@ impl Waiter {
     fn deliver(&self, arrival: Arrival) -> bool {
         {
             let mut inbox = self.inbox.lock().unwrap_or_else(PoisonError::into_inner);
-            if inbox.len() >= INBOX_LIMIT {
+            if inbox.first.is_none() {
+                inbox.first = Some(arrival);
+            } else if inbox.more.len() + 1 < INBOX_LIMIT {
+                inbox.more.push_back(arrival);
+            } else {
                 return false;
             }
-            inbox.push(arrival);
         }
         self.arrived.notify_one();
         true
@@ -176,9 +190,9 @@ impl ServerSockets {
     }
 
     /// Claims a random socket and a free ID on it for a query whose datagrams go to
-    /// `waiter`. Opens (or replaces) the slot's socket when it is due.
-    pub(super) fn register(&self, waiter: &Arc<Waiter>) -> io::Result<Registration> {
-        let socket = self.claim_socket()?;
+    /// `waiter`. Opens (or replaces) the slot's socket when it is due at `now`.
+    pub(super) fn register(&self, waiter: &Arc<Waiter>, now: Instant) -> io::Result<Registration> {
+        let socket = self.claim_socket(now)?;
         let mut waiting = socket.waiting();
         for _ in 0..ID_TRIES {
             let id = random::u16();
@@ -192,21 +206,22 @@ impl ServerSockets {
     }
 
     /// A random slot's socket, counted as one more query on it.
-    fn claim_socket(&self) -> io::Result<Arc<PooledSocket>> {
+    fn claim_socket(&self, now: Instant) -> io::Result<Arc<PooledSocket>> {
         let index = random::below(self.slots.len());
         let Some(slot) = self.slots.get(index) else {
             return Err(io::Error::from(io::ErrorKind::NotFound));
         };
         let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
         let due = slot.as_ref().is_none_or(|live| {
-            live.queries >= QUERIES_PER_SOCKET || live.born.elapsed() >= SOCKET_LIFETIME
+            live.queries >= QUERIES_PER_SOCKET
+                || now.saturating_duration_since(live.born) >= SOCKET_LIFETIME
         });
         if due {
             let fresh = self.open()?;
             if let Some(old) = slot.replace(Live {
                 socket: fresh,
                 queries: 0,
-                born: Instant::now(),
+                born: now,
             }) {
                 old.socket.retire();
             }
@@ -329,7 +344,8 @@ fn dispatch(pooled: &PooledSocket, datagram: &[u8], from: SocketAddr, cut: bool)
 #[derive(Debug)]
 pub(super) struct UdpSockets {
     metrics: Arc<Metrics>,
-    by_server: Mutex<HashMap<SocketAddr, Arc<ServerSockets>>>,
+    /// Looked up once per upstream query (a few servers, fixed by the configuration).
+    by_server: Mutex<HashMap<SocketAddr, Arc<ServerSockets>, foldhash::fast::RandomState>>,
 }
 
 impl UdpSockets {
@@ -337,7 +353,7 @@ impl UdpSockets {
     pub(super) fn new(metrics: Arc<Metrics>) -> UdpSockets {
         UdpSockets {
             metrics,
-            by_server: Mutex::new(HashMap::new()),
+            by_server: Mutex::new(HashMap::default()),
         }
     }
 
@@ -371,7 +387,11 @@ mod tests {
         let mut held: std::collections::VecDeque<Registration> = Default::default();
         let total = SOCKETS_PER_SERVER * QUERIES_PER_SOCKET as usize * 2;
         for _ in 0..total {
-            held.push_back(sockets.register(&waiter).expect("registration"));
+            held.push_back(
+                sockets
+                    .register(&waiter, Instant::now())
+                    .expect("registration"),
+            );
             if held.len() > 300 {
                 held.pop_front();
             }

@@ -24,14 +24,16 @@ pub(super) struct Route {
 /// and probes the map once per label, without converting the name to text.
 #[derive(Debug, Default)]
 pub(super) struct ZoneTable {
-    by_zone: HashMap<Box<[u8]>, Arc<Route>>,
+    /// Probed once per label of every forwarded name: a fast seeded hash (the map is fixed
+    /// at load, so a client's names cannot grow it).
+    by_zone: HashMap<Box<[u8]>, Arc<Route>, foldhash::fast::RandomState>,
 }
 
 impl ZoneTable {
     /// The table for `upstreams`. A zone listed twice keeps its first entry; a zone that is
     /// not a valid name (a label over 63 octets) or lists no server is left out.
     pub(super) fn new(upstreams: &[ZoneUpstream]) -> ZoneTable {
-        let mut by_zone = HashMap::new();
+        let mut by_zone = HashMap::default();
         for upstream in upstreams.iter().filter(|u| !u.servers.is_empty()) {
             let Some(wire) = zone_to_wire(&upstream.zone) else {
                 continue;
