@@ -66,15 +66,21 @@ pub(crate) enum Datagram<'a> {
 
 impl RecvBatch {
     /// Buffers for [`BATCH`] datagrams (allocated here, once).
+    pub(crate) fn new() -> RecvBatch {
+        RecvBatch::with_capacity(BATCH)
+    }
+
+    /// Buffers for `capacity` datagrams (at most [`BATCH`]), allocated here, once.
     ///
     /// The headers are reused without resetting their address lengths (nix does not; the
     /// kernel writes back the length of each sender's address): that is sound because a
     /// listening socket receives one address family only (IPv6 ones are bound IPV6_V6ONLY),
     /// so every sender's address has the length of the first.
-    pub(crate) fn new() -> RecvBatch {
+    pub(crate) fn with_capacity(capacity: usize) -> RecvBatch {
+        let capacity = capacity.clamp(1, BATCH);
         RecvBatch {
-            headers: MultiHeaders::preallocate(BATCH, None),
-            buffers: vec![0; BATCH * QUERY_ROOM].into_boxed_slice(),
+            headers: MultiHeaders::preallocate(capacity, None),
+            buffers: vec![0; capacity * QUERY_ROOM].into_boxed_slice(),
             received: [Received {
                 len: 0,
                 from: None,
@@ -84,8 +90,14 @@ impl RecvBatch {
         }
     }
 
-    /// Takes every datagram already queued on `socket`, up to [`BATCH`] (recvmmsg(2));
-    /// returns how many. On a non-blocking socket with nothing queued that is an
+    /// Datagrams one receive can take.
+    pub(crate) fn capacity(&self) -> usize {
+        self.buffers.len() / QUERY_ROOM
+    }
+
+    /// Takes every datagram already queued on `socket`, up to [`RecvBatch::capacity`]
+    /// (recvmmsg(2)); returns how many. Fewer than the capacity means the queue was empty
+    /// when the call returned. On a non-blocking socket with nothing queued that is an
     /// `io::ErrorKind::WouldBlock` error; on a blocking one it waits for the first datagram
     /// only (MSG_WAITFORONE).
     pub(crate) fn receive(&mut self, socket: &impl AsFd) -> io::Result<usize> {
@@ -110,6 +122,17 @@ impl RecvBatch {
             self.count += 1;
         }
         Ok(self.count)
+    }
+
+    /// The bytes of datagram `index` whatever its sender, and whether it was longer than
+    /// the buffer (cut). For a connected socket, where the kernel delivers only what its
+    /// peer sent (udp(7)), so the sender address is not needed (nor read: the headers'
+    /// address lengths are not reset between sockets of different families).
+    pub(crate) fn payload(&self, index: usize) -> Option<(&[u8], bool)> {
+        let received = self.received.get(..self.count)?.get(index)?;
+        let start = index * QUERY_ROOM;
+        let bytes = self.buffers.get(start..start + received.len)?;
+        Some((bytes, received.truncated || received.len >= QUERY_ROOM))
     }
 
     /// Datagram `index` (0 ≤ index < what [`RecvBatch::receive`] returned).
@@ -243,6 +266,28 @@ mod tests {
             .set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
         (server, client)
+    }
+
+    #[test]
+    fn a_small_batch_reports_a_drained_queue_and_cut_datagrams() {
+        let (server, client) = pair();
+        let server_addr = server.local_addr().expect("addr");
+        client.send_to(&[1; 10], server_addr).expect("send");
+        client.send_to(&[2; 20], server_addr).expect("send");
+        client
+            .send_to(&vec![3; QUERY_ROOM + 100], server_addr)
+            .expect("send");
+        let mut receiver = RecvBatch::with_capacity(2);
+        assert_eq!(receiver.capacity(), 2);
+        // Full: the queue may hold more.
+        assert_eq!(receiver.receive(&server).expect("receive"), 2);
+        assert_eq!(receiver.payload(0), Some((&[1u8; 10][..], false)));
+        assert_eq!(receiver.payload(1), Some((&[2u8; 20][..], false)));
+        // Fewer than the capacity: the queue was emptied; the long one was cut.
+        assert_eq!(receiver.receive(&server).expect("receive"), 1);
+        let (bytes, cut) = receiver.payload(0).expect("payload");
+        assert_eq!((bytes.len(), cut), (QUERY_ROOM, true));
+        assert_eq!(receiver.payload(1), None);
     }
 
     #[test]
