@@ -5,39 +5,31 @@
 //! in `/proc`, grow the buffer from a 32-octet probe (five `read`s for a 500-octet
 //! `/proc/net/fib_trie`). A cold lookup reads seven such files, so that was ~30 of its ~90
 //! system calls (issue 6). Here the caller passes the size it already knows (from the
-//! `fstat` it does anyway, or 0), the buffer starts one octet larger than that (at least
-//! [`MIN_BUFFER`]), and a regular file takes exactly two `read`s: the content and the end.
+//! `fstat` it does anyway, or 0), reads go through a page-sized buffer on the stack, and a
+//! regular file up to a page takes exactly two `read`s: the content and the end.
+//!
+//! The stack buffer rather than a heap one: with musl's mallocng a fresh 4 KiB allocation is
+//! a group of its own, `mmap`ed and faulted in on every call and `munmap`ed when freed.
 
 use std::fs::File;
 use std::io::{self, Read};
 
-/// Smallest first buffer: a page, what one `read` of a `/proc` seq_file returns at most.
-pub const MIN_BUFFER: usize = 4096;
+/// Bytes asked for per `read`: a page, what one `read` of a `/proc` seq_file returns at most.
+pub const CHUNK: usize = 4096;
 
-/// Reads `file` to its end, `expected` (its size as `fstat` reported it, 0 when unknown)
-/// sizing the first buffer. A file that grew meanwhile is read to its end all the same.
+/// Reads `file` to its end; `expected` (its size as `fstat` reported it, 0 when unknown) sizes
+/// the result up front. A file that grew meanwhile is read to its end all the same.
 pub fn read_whole(file: &mut File, expected: u64) -> io::Result<Vec<u8>> {
-    let first = usize::try_from(expected)
-        .unwrap_or(usize::MAX)
-        .saturating_add(1)
-        .max(MIN_BUFFER);
-    let mut bytes = vec![0u8; first];
-    let mut len = 0;
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    let mut chunk = [0u8; CHUNK];
     loop {
-        if len == bytes.len() {
-            bytes.resize(len.saturating_mul(2), 0);
-        }
-        let Some(free) = bytes.get_mut(len..) else {
-            break;
-        };
-        match file.read(free) {
+        match file.read(&mut chunk) {
             Ok(0) => break,
-            Ok(read) => len += read,
+            Ok(read) => bytes.extend_from_slice(chunk.get(..read).unwrap_or_default()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    bytes.truncate(len);
     Ok(bytes)
 }
 
