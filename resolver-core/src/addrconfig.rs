@@ -26,6 +26,8 @@ const RECHECK: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub struct AddrConfig {
     last: Mutex<Option<(Instant, FamiliesSeen)>>,
+    /// How to find out: [`detect`] unless given (the shim asks netlink, as glibc does).
+    detect: fn() -> FamiliesSeen,
 }
 
 impl Default for AddrConfig {
@@ -37,8 +39,14 @@ impl Default for AddrConfig {
 impl AddrConfig {
     /// Nothing detected yet.
     pub fn new() -> Self {
+        AddrConfig::with_detector(detect)
+    }
+
+    /// Nothing detected yet; `detect` finds the families when needed (at most once a second).
+    pub fn with_detector(detect: fn() -> FamiliesSeen) -> Self {
         AddrConfig {
             last: Mutex::new(None),
+            detect,
         }
     }
 
@@ -51,7 +59,7 @@ impl AddrConfig {
         {
             return seen;
         }
-        let seen = detect();
+        let seen = (self.detect)();
         *last = Some((now, seen));
         seen
     }
