@@ -26,6 +26,8 @@ const RECHECK: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub struct AddrConfig {
     last: Mutex<Option<(Instant, FamiliesSeen)>>,
+    /// How to find out: [`detect`] unless given (the shim asks netlink, as glibc does).
+    detect: fn() -> FamiliesSeen,
 }
 
 impl Default for AddrConfig {
@@ -37,8 +39,14 @@ impl Default for AddrConfig {
 impl AddrConfig {
     /// Nothing detected yet.
     pub fn new() -> Self {
+        AddrConfig::with_detector(detect)
+    }
+
+    /// Nothing detected yet; `detect` finds the families when needed (at most once a second).
+    pub fn with_detector(detect: fn() -> FamiliesSeen) -> Self {
         AddrConfig {
             last: Mutex::new(None),
+            detect,
         }
     }
 
@@ -51,7 +59,7 @@ impl AddrConfig {
         {
             return seen;
         }
-        let seen = detect();
+        let seen = (self.detect)();
         *last = Some((now, seen));
         seen
     }
@@ -60,15 +68,21 @@ impl AddrConfig {
 /// Reads the proc files. When a file cannot be read (no /proc in a sandbox), the family is
 /// assumed present: asking a question too many is better than hiding an answer.
 pub fn detect() -> FamiliesSeen {
-    let ipv4 =
-        std::fs::read_to_string("/proc/net/fib_trie").map_or(true, |t| fib_trie_has_ipv4(&t));
-    let ipv6 = match std::fs::read_to_string("/proc/net/if_inet6") {
+    let ipv4 = read_proc("/proc/net/fib_trie").map_or(true, |t| fib_trie_has_ipv4(&t));
+    let ipv6 = match read_proc("/proc/net/if_inet6") {
         Ok(text) => if_inet6_has_ipv6(&text),
         // No file at all: the kernel has no IPv6 (ipv6.disable=1).
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
         Err(_) => true,
     };
     FamiliesSeen { ipv4, ipv6 }
+}
+
+/// A `/proc` file as text, in one or two `read`s ([`crate::config::read_whole`]; these files
+/// report size 0, which makes `read_to_string` grow its buffer from 32 octets).
+fn read_proc(path: &str) -> std::io::Result<String> {
+    let bytes = crate::config::read_whole(&mut std::fs::File::open(path)?, 0)?;
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 /// True when the local table lists a host address other than 127.0.0.1. Entries look like

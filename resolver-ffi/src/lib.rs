@@ -32,6 +32,7 @@ mod gai;
 mod gai_conf;
 mod hostent;
 mod log;
+mod netlink;
 pub mod order;
 pub mod real;
 mod registry;

@@ -108,9 +108,27 @@ fn describe(addr: IpAddr, interfaces: &[InterfaceAddress]) -> SourceInfo {
     }
 }
 
-/// Every configured address: IPv6 from `/proc/net/if_inet6` (which has the flags), IPv4
-/// from `getifaddrs` (which has the netmask).
+/// Every configured address, from one netlink dump ([`crate::netlink`]) when it works.
 fn read_interfaces() -> Vec<InterfaceAddress> {
+    let Some(list) = crate::netlink::addresses() else {
+        return read_interfaces_without_netlink();
+    };
+    list.iter()
+        .map(|host| InterfaceAddress {
+            addr: match host.addr {
+                IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+                IpAddr::V6(v6) => v6,
+            },
+            prefixlen: host.prefixlen,
+            // As before: flags matter for IPv6 sources only (deprecated, home address).
+            flags: if host.addr.is_ipv6() { host.flags } else { 0 },
+        })
+        .collect()
+}
+
+/// The fallback: IPv6 from `/proc/net/if_inet6` (which has the flags), IPv4 from `getifaddrs`
+/// (which has the netmask).
+fn read_interfaces_without_netlink() -> Vec<InterfaceAddress> {
     let mut found = std::fs::read_to_string("/proc/net/if_inet6")
         .map(|text| parse_if_inet6(&text))
         .unwrap_or_default();

@@ -52,7 +52,7 @@ pub(crate) fn state() -> &'static ShimState {
     register_atfork();
     let fresh = Box::into_raw(Box::new(ShimState {
         resolver: ResolverBuilder::from_env().build(),
-        addrconfig: AddrConfig::new(),
+        addrconfig: AddrConfig::with_detector(crate::netlink::detect_families),
         sources: SourceCache::default(),
         policy: crate::gai_conf::load(),
     }));
@@ -80,7 +80,7 @@ pub fn install_resolver(resolver: Resolver) -> bool {
     register_atfork();
     let fresh = Box::into_raw(Box::new(ShimState {
         resolver,
-        addrconfig: AddrConfig::new(),
+        addrconfig: AddrConfig::with_detector(crate::netlink::detect_families),
         sources: SourceCache::default(),
         policy: Policy::default(),
     }));

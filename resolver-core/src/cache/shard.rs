@@ -22,9 +22,11 @@ struct Entry<V> {
 ///
 /// The `lru` crate's bounded constructor preallocates a table for the whole capacity; in the
 /// shim that would cost every process the full table up front, so the map is created
-/// unbounded and the limit is enforced here.
+/// unbounded and the limit is enforced here. It is also created only by the first insert:
+/// even an empty `LruCache` allocates its two list sentinels, and two caches of 16 shards
+/// made that 64 allocations in every process's first lookup (issue 6, the cold lookup).
 pub(super) struct Shard<V> {
-    entries: LruCache<Box<[u8]>, Entry<V>, MapHasher>,
+    entries: Option<LruCache<Box<[u8]>, Entry<V>, MapHasher>>,
     capacity: usize,
     /// Sum of the key lengths held, for [`Shard::approximate_bytes`].
     key_bytes: usize,
@@ -44,7 +46,7 @@ impl<V: Clone> Shard<V> {
     /// An empty shard holding at most `capacity` entries (at least one).
     pub(super) fn new(capacity: usize) -> Self {
         Shard {
-            entries: LruCache::unbounded_with_hasher(MapHasher::default()),
+            entries: None,
             capacity: capacity.max(1),
             key_bytes: 0,
         }
@@ -59,7 +61,7 @@ impl<V: Clone> Shard<V> {
         now: Instant,
         stale_window: Duration,
     ) -> CacheLookup<V> {
-        match self.entries.get(key) {
+        match self.entries.as_mut().and_then(|entries| entries.get(key)) {
             None => return CacheLookup::Miss,
             // Fresh only strictly before expiry: a remaining TTL of zero means "do not use
             // from cache" (RFC 1035 §3.2.1 on TTL 0).
@@ -93,26 +95,33 @@ impl<V: Clone> Shard<V> {
         cache_full: bool,
     ) -> usize {
         let entry = Entry { value, expires };
-        if let Some(existing) = self.entries.get_mut(key) {
+        let entries = self
+            .entries
+            .get_or_insert_with(|| LruCache::unbounded_with_hasher(MapHasher::default()));
+        if let Some(existing) = entries.get_mut(key) {
             // Replacing in place keeps the stored key and avoids a new allocation.
             *existing = entry;
             return 0;
         }
         let mut evicted_one = false;
-        if (cache_full || self.entries.len() >= self.capacity)
-            && let Some((evicted, _)) = self.entries.pop_lru()
+        if (cache_full || entries.len() >= self.capacity)
+            && let Some((evicted, _)) = entries.pop_lru()
         {
             self.key_bytes = self.key_bytes.saturating_sub(evicted.len());
             evicted_one = true;
         }
         self.key_bytes += key.len();
-        self.entries.push(Box::from(key), entry);
+        entries.push(Box::from(key), entry);
         usize::from(!evicted_one)
     }
 
     /// Removes the entry for `key`; true when there was one.
     pub(super) fn remove(&mut self, key: &[u8]) -> bool {
-        match self.entries.pop_entry(key) {
+        match self
+            .entries
+            .as_mut()
+            .and_then(|entries| entries.pop_entry(key))
+        {
             Some((removed, _)) => {
                 self.key_bytes = self.key_bytes.saturating_sub(removed.len());
                 true
@@ -123,15 +132,17 @@ impl<V: Clone> Shard<V> {
 
     /// Drops every entry; returns how many there were.
     pub(super) fn clear(&mut self) -> usize {
-        let held = self.entries.len();
-        self.entries.clear();
+        let held = self.len();
+        if let Some(entries) = &mut self.entries {
+            entries.clear();
+        }
         self.key_bytes = 0;
         held
     }
 
     /// Entries held.
     pub(super) fn len(&self) -> usize {
-        self.entries.len()
+        self.entries.as_ref().map_or(0, LruCache::len)
     }
 
     /// Most entries held.
@@ -142,6 +153,6 @@ impl<V: Clone> Shard<V> {
 
     /// Memory held by the entries themselves (not what values point to).
     pub(super) fn approximate_bytes(&self) -> usize {
-        self.entries.len() * fixed_entry_bytes::<V>() + self.key_bytes
+        self.len() * fixed_entry_bytes::<V>() + self.key_bytes
     }
 }

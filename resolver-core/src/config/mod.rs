@@ -3,12 +3,14 @@
 mod c_parse;
 mod hosts;
 mod nsswitch;
+mod read;
 mod resolv_conf;
 mod watch;
 
 pub use c_parse::inet_aton_exact;
 pub use hosts::{HostConf, HostEntry, Hosts};
 pub use nsswitch::{HostsSources, NsswitchHosts};
+pub use read::{CHUNK, read_whole};
 pub use resolv_conf::{MAX_NAMESERVERS, MAX_SEARCH_DOMAINS, ResolvConf};
 pub use watch::{ConfigPaths, SystemConfig, WatchedConfig};
 

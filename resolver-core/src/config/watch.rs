@@ -7,7 +7,7 @@
 //! uncontended read lock.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -264,10 +264,10 @@ fn refresh(path: &Path, stamp: &mut Option<Stamp>, force: bool) -> Outcome {
     let Ok(metadata) = file.metadata() else {
         return Outcome::Unreadable;
     };
-    let mut bytes = Vec::new();
-    if file.read_to_end(&mut bytes).is_err() {
+    // The size from this fstat sizes the buffer: no second stat, no seek (`read_whole`).
+    let Ok(bytes) = super::read_whole(&mut file, metadata.len()) else {
         return Outcome::Unreadable;
-    }
+    };
     *stamp = Some(Stamp::of(&metadata));
     Outcome::Changed(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }

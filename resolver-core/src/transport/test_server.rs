@@ -1,8 +1,9 @@
 //! A scripted fake DNS server for the transport's fault tests.
 //!
 //! It exists only for faults a real server will not produce on demand: dropped datagrams,
-//! delayed replies, TC=1 over UDP with the full answer over TCP, garbage, a reply with the
-//! wrong ID or from the wrong source address before the real one, SERVFAIL/REFUSED. Real
+//! delayed replies, TC=1 over UDP with the full answer over TCP, UDP answers larger than the
+//! EDNS size we advertised, garbage, a reply with the wrong ID or from the wrong source address
+//! before the real one, SERVFAIL/REFUSED. Real
 //! servers (NSD, unbound, dnsmasq) are exercised by the namespace test bed instead.
 //!
 //! It listens on 127.0.0.1 (UDP, and TCP on the same port when asked), answers A queries with
@@ -54,6 +55,9 @@ pub(crate) struct Script {
     pub(crate) decoys: Vec<Decoy>,
     /// Also listen on TCP (same port) and answer there in full.
     pub(crate) tcp: bool,
+    /// A records (all `answer`) in each UDP answer to an A query; TCP answers carry one.
+    /// Many of them make a datagram larger than any payload size the client advertised.
+    pub(crate) udp_records: usize,
 }
 
 impl Script {
@@ -68,6 +72,7 @@ impl Script {
             rcode: ResponseCode::NoError,
             decoys: Vec::new(),
             tcp: false,
+            udp_records: 1,
         }
     }
 
@@ -170,8 +175,14 @@ fn observe(query: &Message) -> Seen {
     }
 }
 
-/// The reply to `query`: `rcode`, and for a NOERROR A query one A record with `addr`.
-fn reply(query: &Message, addr: Ipv4Addr, rcode: ResponseCode, truncated: bool) -> Vec<u8> {
+/// The reply to `query`: `rcode`, and for a NOERROR A query `records` A records with `addr`.
+fn reply(
+    query: &Message,
+    addr: Ipv4Addr,
+    rcode: ResponseCode,
+    truncated: bool,
+    records: usize,
+) -> Vec<u8> {
     let mut msg = Message::new();
     msg.set_id(query.id())
         .set_message_type(MessageType::Response)
@@ -184,8 +195,10 @@ fn reply(query: &Message, addr: Ipv4Addr, rcode: ResponseCode, truncated: bool) 
         msg.add_query(question.clone());
         let answerable = question.query_type() == RecordType::A && rcode == ResponseCode::NoError;
         if answerable && !truncated {
-            let record = Record::from_rdata(question.name().clone(), 60, RData::A(A(addr)));
-            msg.add_answer(record);
+            for _ in 0..records {
+                let record = Record::from_rdata(question.name().clone(), 60, RData::A(A(addr)));
+                msg.add_answer(record);
+            }
         }
     }
     msg.to_vec().expect("hickory encodes the reply")
@@ -222,18 +235,24 @@ fn serve_udp(socket: &UdpSocket, script: &Script, seen: &Sender<Seen>, stop: &At
                     let mut other = query.clone();
                     other.set_id(query.id().wrapping_add(1));
                     let _ = socket.send_to(
-                        &reply(&other, DECOY_ADDR, ResponseCode::NoError, false),
+                        &reply(&other, DECOY_ADDR, ResponseCode::NoError, false, 1),
                         from,
                     );
                 }
                 Decoy::WrongSource => {
-                    let decoy = reply(&query, DECOY_ADDR, ResponseCode::NoError, false);
+                    let decoy = reply(&query, DECOY_ADDR, ResponseCode::NoError, false, 1);
                     let _ = wrong_source.send_to(&decoy, from);
                 }
             }
         }
         let _ = socket.send_to(
-            &reply(&query, script.answer, script.rcode, script.truncate_udp),
+            &reply(
+                &query,
+                script.answer,
+                script.rcode,
+                script.truncate_udp,
+                script.udp_records,
+            ),
             from,
         );
     }
@@ -263,7 +282,7 @@ fn serve_tcp(listener: &TcpListener, script: &Script, seen: &Sender<Seen>, stop:
             tcp: true,
             ..observe(&query)
         });
-        let answer = reply(&query, script.answer, script.rcode, false);
+        let answer = reply(&query, script.answer, script.rcode, false, 1);
         let mut framed = u16::try_from(answer.len())
             .expect("small answer")
             .to_be_bytes()

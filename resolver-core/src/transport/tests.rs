@@ -130,6 +130,37 @@ fn truncated_answer_is_asked_again_over_tcp() {
 }
 
 #[test]
+fn udp_answer_beyond_the_advertised_size_is_used_up_to_the_limit() {
+    // 3,000-odd octets: more than the 512 we advertise without EDNS, yet not cut.
+    let server = FakeServer::start(Script {
+        udp_records: 200,
+        ..Script::answering(GOOD)
+    });
+    let (result, _) = ask(&SystemTransport::new(), &config(&[&server], ms(2000), 1));
+    let exchange = result.expect("answered");
+    assert!(exchange.response.len() > 512 && exchange.response.len() <= udp::MAX_UDP_ANSWER);
+    assert!(!exchange.over_tcp);
+    assert_eq!(exchange.queries_sent, 1);
+    assert_eq!(addrs(&exchange), vec![IpAddr::V4(GOOD); 200]);
+}
+
+#[test]
+fn udp_answer_cut_by_the_receive_buffer_is_asked_again_over_tcp() {
+    // 400 records (~6,400 octets) do not fit the receive buffer: the kernel cuts the datagram,
+    // and the complete answer must come over TCP, as if TC had been set.
+    let server = FakeServer::start(Script {
+        udp_records: 400,
+        tcp: true,
+        ..Script::answering(GOOD)
+    });
+    let (result, _) = ask(&SystemTransport::new(), &config(&[&server], ms(2000), 1));
+    let exchange = result.expect("answered");
+    assert!(exchange.over_tcp && exchange.tcp_fallback);
+    assert_eq!(exchange.queries_sent, 2);
+    assert_eq!(addrs(&exchange), vec![IpAddr::V4(GOOD)]);
+}
+
+#[test]
 fn failed_tcp_fallback_tries_the_other_servers_over_tcp() {
     // The first server truncates but has no TCP listener: connection refused.
     let no_tcp = FakeServer::start(Script {

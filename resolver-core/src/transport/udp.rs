@@ -6,10 +6,19 @@
 //! still counts. A datagram is used only if it comes from a server we sent to and passes
 //! [`wire::validate_response`]; anything else is ignored and we keep waiting.
 //!
-//! The receive buffer is always 65535 octets. With `edns0` we advertise 1200 octets, as glibc
-//! does, and accept anything up to the 1232-octet limit of DNS Flag Day 2020 (and beyond);
-//! without it the large buffer is harmless: a server that sends more than 512 octets has
-//! still answered our question.
+//! The receive buffer holds [`MAX_UDP_ANSWER`] octets plus one. We advertise 1200 octets with
+//! `edns0` (as glibc does) and 512 without (RFC 1035 §4.2.1), so a conforming server never
+//! comes near it; one that sends more than 512 octets anyway has still answered our question,
+//! and up to 4096 octets (RFC 6891 §6.2.5's suggested starting size) is used as it came. A
+//! datagram that fills the whole buffer was longer than that and has been cut by the kernel
+//! (recv(2): "excess bytes may be discarded"): we treat it like an answer with TC set ("this
+//! message was truncated due to length greater than that permitted on the transmission
+//! channel", RFC 1035 §4.1.1) and ask the same server over TCP, which ends with the complete
+//! answer.
+//!
+//! Why not 65535 octets, the largest message: the buffer was zeroed for every question, and a
+//! fresh 64 KiB zeroed block is sixteen page faults plus a 64 KiB memset, more than the rest
+//! of a cold question costs (issue 6: most of the first lookup's page faults were these).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -21,8 +30,10 @@ use super::{Exchange, Question, Tally, asks_elsewhere};
 use crate::error::Error;
 use crate::wire;
 
-/// Largest DNS message (the RFC 1035 length fields are 16 bits).
-const MAX_MESSAGE: usize = 65535;
+/// Largest UDP answer used as received; a longer one is re-asked over TCP (module docs).
+pub(crate) const MAX_UDP_ANSWER: usize = 4096;
+/// One octet more than [`MAX_UDP_ANSWER`]: a datagram that fills it was cut.
+const RECEIVE_BUFFER: usize = MAX_UDP_ANSWER + 1;
 /// `set_read_timeout` rejects zero; never wait less than this.
 const MIN_WAIT: Duration = Duration::from_millis(1);
 
@@ -91,7 +102,7 @@ pub(super) fn exchange(
     rtt: &RttTable,
 ) -> Result<UdpOutcome, Error> {
     let mut attempt = Attempt::new(q, order, rtt)?;
-    let mut buf = vec![0u8; MAX_MESSAGE];
+    let mut buf = [0u8; RECEIVE_BUFFER];
     let ending = loop {
         let now = q.started.elapsed();
         if let Some(send) = attempt.schedule.next_send().filter(|send| send.at <= now) {
@@ -116,9 +127,10 @@ pub(super) fn exchange(
             Err(e) if is_transient(&e) => continue,
             Err(e) => return Err(Error::io(None, e)),
         };
+        let cut = len >= RECEIVE_BUFFER;
         if let Some(ending) = buf
             .get(..len)
-            .and_then(|msg| attempt.receive(msg, from, rtt))
+            .and_then(|msg| attempt.receive(msg, from, cut, rtt))
         {
             break ending;
         }
@@ -215,8 +227,15 @@ impl<'q> Attempt<'q> {
     }
 
     /// Looks at a datagram: `Some` when it ends the exchange. Datagrams not from a server we
-    /// sent to, or not answering our question, are ignored.
-    fn receive(&mut self, msg: &[u8], from: SocketAddr, rtt: &RttTable) -> Option<Ending> {
+    /// sent to, or not answering our question, are ignored. `cut`: the datagram was longer
+    /// than the receive buffer, so only its start (header and question) is in `msg`.
+    fn receive(
+        &mut self,
+        msg: &[u8],
+        from: SocketAddr,
+        cut: bool,
+        rtt: &RttTable,
+    ) -> Option<Ending> {
         let servers = self.q.servers;
         let index = (0..servers.len()).find(|&i| {
             self.track.get(i).is_some_and(|t| t.sends > 0)
@@ -232,7 +251,7 @@ impl<'q> Attempt<'q> {
                 None => rtt.answered(server, Instant::now()),
             }
         }
-        if header.is_truncated() {
+        if header.is_truncated() || cut {
             return Some(Ending::Truncated(index));
         }
         if asks_elsewhere(header.rcode()) {
