@@ -89,16 +89,48 @@ pub(crate) fn addresses() -> Option<Vec<HostAddress>> {
     }
     // SAFETY: `fd` is a socket we just opened and own; OwnedFd closes it once.
     let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    set_receive_timeout(&socket)?;
     send_request(&socket)?;
     let mut found = Vec::new();
     let mut buf = [0u8; RECEIVE_BUFFER];
-    loop {
+    // Bounded, whatever the kernel sends: the shim must never hang its host process.
+    for _ in 0..MAX_DATAGRAMS {
         let len = receive(&socket, &mut buf)?;
         match parse_datagram(buf.get(..len)?, &mut found)? {
             Progress::Done => return Some(found),
             Progress::More => {}
         }
     }
+    None
+}
+
+/// Datagrams one dump may take (a page each: thousands of addresses) before it is given up
+/// for the `/proc` files.
+const MAX_DATAGRAMS: usize = 1024;
+
+/// Longest wait for one datagram of the dump. The kernel answers a dump at once; this only
+/// bounds a receive that would otherwise block forever (then the `/proc` files are read).
+const RECEIVE_TIMEOUT: libc::timeval = libc::timeval {
+    tv_sec: 1,
+    tv_usec: 0,
+};
+
+/// SO_RCVTIMEO on the netlink socket (a timed-out receive fails with EAGAIN: `None`).
+fn set_receive_timeout(socket: &OwnedFd) -> Option<()> {
+    use std::os::fd::AsRawFd;
+    let timeout = RECEIVE_TIMEOUT;
+    // SAFETY: `timeout` is a valid timeval for the whole call and the length is its
+    // size; `socket` is an open socket we own.
+    let set = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw const timeout).cast::<c_void>(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    (set == 0).then_some(())
 }
 
 /// `RTM_GETADDR` with `NLM_F_DUMP` for every family, to the kernel (port 0).
@@ -139,7 +171,8 @@ fn send_request(socket: &OwnedFd) -> Option<()> {
 /// longer than `buf` (MSG_TRUNC makes recvfrom report the full length).
 fn receive(socket: &OwnedFd, buf: &mut [u8]) -> Option<usize> {
     use std::os::fd::AsRawFd;
-    loop {
+    // Bounded: an interrupted receive or a stray sender is retried a few times only.
+    for _ in 0..16 {
         // SAFETY: as for send_request.
         let mut from: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
         let mut from_len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
@@ -166,6 +199,7 @@ fn receive(socket: &OwnedFd, buf: &mut [u8]) -> Option<usize> {
         }
         return (len <= buf.len()).then_some(len);
     }
+    None
 }
 
 /// Whether the dump goes on after a datagram.
@@ -230,8 +264,8 @@ fn parse_address(body: &[u8]) -> Option<HostAddress> {
 
 fn ip_of(family: i32, data: &[u8]) -> Option<IpAddr> {
     match family {
-        libc::AF_INET => <[u8; 4]>::try_from(data).ok().map(|o| IpAddr::from(o)),
-        libc::AF_INET6 => <[u8; 16]>::try_from(data).ok().map(|o| IpAddr::from(o)),
+        libc::AF_INET => <[u8; 4]>::try_from(data).ok().map(IpAddr::from),
+        libc::AF_INET6 => <[u8; 16]>::try_from(data).ok().map(IpAddr::from),
         _ => None,
     }
 }
