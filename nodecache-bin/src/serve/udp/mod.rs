@@ -1,7 +1,8 @@
 //! Serving clients over UDP: one task per worker socket (the SO_REUSEPORT group spreads
 //! clients over them) reading queries in batches, answering cache hits inline and sending
-//! their replies in one batch, and spawning a task per miss so one slow upstream never holds
-//! up the hits behind it.
+//! their replies in one batch. Misses run concurrently inside the same task ([`misses`]), so
+//! one slow upstream never holds up the hits behind it, and their replies join the next
+//! batch.
 //!
 //! The task reads with recvmmsg(2) until the socket is empty and only then waits for the
 //! reactor, so a busy socket costs one syscall per batch and no epoll_wait at all. It stays
@@ -10,6 +11,7 @@
 //! 25 % more CPU per forwarded query for the same hit cost).
 
 pub(crate) mod batch;
+mod misses;
 
 use std::cell::RefCell;
 use std::io;
@@ -24,11 +26,7 @@ use tokio::sync::watch;
 use crate::serve::metrics::Proto;
 use crate::serve::responder::{Immediate, Responder};
 use batch::{Datagram, RecvBatch, SendBatch};
-
-/// Initial size of a miss's reply buffer: most answers fit, a larger one grows it. Kept below
-/// 1 KiB, where glibc's malloc switches to its large bins and, on each such request,
-/// consolidates every freed small chunk first (that showed as 3 % of a miss in perf).
-const MISS_REPLY_CAPACITY: usize = 512;
+use misses::{MissReply, Misses};
 
 thread_local! {
     /// The receive batch of this runtime worker thread. nix's recvmmsg headers hold raw
@@ -50,35 +48,64 @@ enum Step {
 
 /// Reads and answers queries on `socket` until `shutdown` turns true (or its sender goes),
 /// then hands its share of the SO_REUSEPORT group over and drains (see [`hand_over`]).
-/// Misses still in flight keep the socket open until their replies are sent.
+/// Misses still in flight keep the task (and the socket) going until their replies are sent.
 pub(crate) async fn serve_udp(
     socket: Arc<UdpSocket>,
     responder: Arc<Responder>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut sender = SendBatch::new();
+    let mut misses = Misses::default();
     while !stop_requested(&shutdown) {
-        match receive_step(&socket, &responder, &mut sender) {
-            Step::Answered => flush(&socket, &mut sender).await,
-            // Drained: now (and only now) wait for the reactor.
+        let step = receive_step(&socket, &responder, &mut sender, &mut misses);
+        // Misses that finished meanwhile leave with this batch.
+        queue_finished(&socket, &mut sender, &mut misses).await;
+        flush(&socket, &mut sender).await;
+        match step {
+            // Drained: now (and only now) wait for the reactor or a miss.
             Step::Empty => {
                 tokio::select! {
                     biased;
                     _ = shutdown.changed() => break,
+                    Some(reply) = misses.next_finished(), if !misses.is_empty() => {
+                        queue_reply(&socket, &mut sender, reply).await;
+                    }
                     _ = socket.readable() => {}
                 }
-                continue;
             }
-            // Errors on an unconnected UDP socket are transient (ENOMEM, ENOBUFS): keep
-            // serving.
-            Step::Failed => {}
+            // A socket that never drains (or keeps failing: errors on an unconnected UDP
+            // socket are transient, ENOMEM or ENOBUFS) never awaits the reactor: give the
+            // worker's other tasks (TCP, admin, upstream readers) their turn when this
+            // task's budget is spent.
+            Step::Answered | Step::Failed => tokio::task::consume_budget().await,
         }
-        // A socket that never drains (or keeps failing) never awaits the reactor: give the
-        // worker's other tasks (misses, TCP, admin) their turn when this task's budget is
-        // spent.
-        tokio::task::consume_budget().await;
     }
-    hand_over(&socket, &responder, &mut sender).await;
+    hand_over(&socket, &responder, &mut sender, &mut misses).await;
+    // The misses still in flight end within the upstream timeout (stale or SERVFAIL).
+    while let Some(reply) = misses.next_finished().await {
+        queue_reply(&socket, &mut sender, reply).await;
+        queue_finished(&socket, &mut sender, &mut misses).await;
+        flush(&socket, &mut sender).await;
+    }
+}
+
+/// Queues the replies of every miss that has finished, flushing when the batch is full.
+async fn queue_finished(socket: &UdpSocket, sender: &mut SendBatch, misses: &mut Misses) {
+    while let Some(reply) = misses.take_finished() {
+        queue_reply(socket, sender, reply).await;
+    }
+}
+
+/// Queues one miss's reply, flushing first when the batch is full.
+async fn queue_reply(socket: &UdpSocket, sender: &mut SendBatch, reply: MissReply) {
+    if sender.next_buffer().is_none() {
+        flush(socket, sender).await;
+    }
+    if let Some(buffer) = sender.next_buffer() {
+        buffer.clear();
+        buffer.extend_from_slice(&reply.bytes);
+        sender.commit(reply.to);
+    }
 }
 
 /// How long the queue must stay empty after the hand-over before the socket is let go: a
@@ -99,7 +126,12 @@ const HAND_OVER_MAX: Duration = Duration::from_secs(1);
 /// datagrams stay readable (connect(2) does not flush the queue). They are answered until the
 /// queue has been empty for [`HAND_OVER_QUIET`]. Replies still go out with explicit
 /// destinations, which a connected UDP socket allows (udp(7)).
-async fn hand_over(socket: &Arc<UdpSocket>, responder: &Arc<Responder>, sender: &mut SendBatch) {
+async fn hand_over(
+    socket: &Arc<UdpSocket>,
+    responder: &Arc<Responder>,
+    sender: &mut SendBatch,
+    misses: &mut Misses,
+) {
     let Ok(local) = socket.local_addr() else {
         return;
     };
@@ -108,22 +140,31 @@ async fn hand_over(socket: &Arc<UdpSocket>, responder: &Arc<Responder>, sender: 
         return;
     }
     let deadline = tokio::time::Instant::now() + HAND_OVER_MAX;
+    let mut quiet_until = tokio::time::Instant::now() + HAND_OVER_QUIET;
     loop {
-        match receive_step(socket, responder, sender) {
-            Step::Answered => flush(socket, sender).await,
-            Step::Empty | Step::Failed => {
-                let quiet = tokio::time::Instant::now() + HAND_OVER_QUIET;
-                let wait_until = quiet.min(deadline);
-                if tokio::time::timeout_at(wait_until, socket.readable())
-                    .await
-                    .is_err()
-                {
+        let step = receive_step(socket, responder, sender, misses);
+        queue_finished(socket, sender, misses).await;
+        flush(socket, sender).await;
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return;
+        }
+        if matches!(step, Step::Answered) {
+            quiet_until = now + HAND_OVER_QUIET;
+            continue;
+        }
+        // Misses finishing meanwhile are answered, but only a datagram restarts the quiet
+        // period.
+        tokio::select! {
+            biased;
+            Some(reply) = misses.next_finished(), if !misses.is_empty() => {
+                queue_reply(socket, sender, reply).await;
+            }
+            ready = tokio::time::timeout_at(quiet_until.min(deadline), socket.readable()) => {
+                if ready.is_err() {
                     return;
                 }
             }
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return;
         }
     }
 }
@@ -147,11 +188,12 @@ fn receive_step(
     socket: &Arc<UdpSocket>,
     responder: &Arc<Responder>,
     sender: &mut SendBatch,
+    misses: &mut Misses,
 ) -> Step {
     RECEIVER.with_borrow_mut(|receiver| {
         match socket.try_io(Interest::READABLE, || receiver.receive(&**socket)) {
             Ok(count) => {
-                answer_batch(receiver, count, socket, responder, sender);
+                answer_batch(receiver, count, responder, sender, misses);
                 Step::Answered
             }
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => Step::Empty,
@@ -161,13 +203,13 @@ fn receive_step(
 }
 
 /// Answers the `count` datagrams just received: hits and errors are queued in `sender`,
-/// each miss is spawned as a task that replies when the upstream has answered.
+/// each miss starts in `misses` and replies when the upstream has answered.
 fn answer_batch(
     receiver: &RecvBatch,
     count: usize,
-    socket: &Arc<UdpSocket>,
     responder: &Arc<Responder>,
     sender: &mut SendBatch,
+    misses: &mut Misses,
 ) {
     // One clock read per batch: its datagrams arrived together.
     let received = Instant::now();
@@ -183,18 +225,7 @@ fn answer_batch(
         match responder.answer_client(bytes, Proto::Udp, from, received, out) {
             Immediate::Reply => sender.commit(from),
             Immediate::Drop => {}
-            Immediate::Forward(pending) => {
-                let socket = Arc::clone(socket);
-                let responder = Arc::clone(responder);
-                tokio::spawn(async move {
-                    let mut out = Vec::with_capacity(MISS_REPLY_CAPACITY);
-                    let in_flight = responder.answer_forwarded(pending, &mut out).await;
-                    // A failed send (client gone, buffer full) loses one reply; the client
-                    // retransmits.
-                    let _ = socket.send_to(&out, from).await;
-                    drop(in_flight);
-                });
-            }
+            Immediate::Forward(pending) => misses.start(responder, pending, from),
         }
     }
 }
