@@ -83,12 +83,12 @@ impl StoredAnswer {
         if let Some(arcount) = arcount {
             write_u16(&mut stored, offset::ARCOUNT, arcount);
         }
-        let ttl_offsets = layout
-            .ttl_offsets
-            .iter()
-            .copied()
-            .filter(|&at| usize::from(at) + 4 <= end)
-            .collect();
+        // Counted first so the boxed slice is allocated at its size (collecting a filtered
+        // iterator would shrink a larger buffer with realloc).
+        let kept = |at: &&u16| usize::from(**at) + 4 <= end;
+        let mut ttl_offsets = Vec::with_capacity(layout.ttl_offsets.iter().filter(kept).count());
+        ttl_offsets.extend(layout.ttl_offsets.iter().filter(kept));
+        let ttl_offsets = ttl_offsets.into_boxed_slice();
         let upstream_flags = read_u16(message, offset::FLAGS).unwrap_or(0);
         StoredAnswer {
             message: stored,

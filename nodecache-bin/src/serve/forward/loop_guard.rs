@@ -2,12 +2,15 @@
 //! these IDs and questions reaches our listener, an upstream forwarded it back to us.
 //!
 //! Sharded by ID so concurrent exchanges rarely contend; each lookup is one short lock. A
-//! question is kept as a 64-bit digest under a per-process random key rather than a copy:
+//! question is kept as a 64-bit digest under a per-process random seed rather than a copy:
 //! registering costs no allocation, and two different questions in flight under one ID
-//! share a digest with probability 2^-64 (an attacker cannot aim at it without the key).
+//! share a digest with probability about 2^-64. The digest is foldhash's quality hash, not
+//! SipHash (a third of the guard's cost per miss): aiming at a collision would need the
+//! process's seed and one of our random IDs in flight, and would win only a SERVFAIL for
+//! the attacker's own query.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::{Mutex, PoisonError};
 
 use super::Question;
@@ -22,7 +25,7 @@ type Shard = HashMap<(u16, u64), u32, foldhash::fast::RandomState>;
 /// Our upstream queries in flight, by ID.
 #[derive(Debug, Default)]
 pub(super) struct OwnQueries {
-    key: RandomState,
+    key: foldhash::quality::RandomState,
     shards: [Mutex<Shard>; SHARDS],
 }
 

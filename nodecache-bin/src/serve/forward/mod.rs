@@ -135,17 +135,29 @@ impl Shared {
     }
 }
 
-/// Removes a question from the in-flight map when its exchange ends, however it ends (the
-/// leader's future dropped included).
+/// Removes a question from the in-flight map when its exchange ends, however it ends: by
+/// [`Finish::followers`], or when the leader's future is dropped (its followers then see
+/// their channel closed and start over).
 #[derive(Debug)]
 struct Finish<'a> {
     shared: &'a Shared,
     question: &'a Question,
+    done: bool,
+}
+
+impl Finish<'_> {
+    /// Ends the exchange; where its followers wait, if any joined.
+    fn followers(mut self) -> Option<coalesce::Followers> {
+        self.done = true;
+        self.shared.in_flight.finish(self.question)
+    }
 }
 
 impl Drop for Finish<'_> {
     fn drop(&mut self) {
-        self.shared.in_flight.finish(self.question);
+        if !self.done {
+            self.shared.in_flight.finish(self.question);
+        }
     }
 }
 
@@ -198,7 +210,11 @@ impl Forwarder {
                 Joined::Leader(lead) => lead,
             };
             let shared = &*self.shared;
-            let finish = Finish { shared, question };
+            let finish = Finish {
+                shared,
+                question,
+                done: false,
+            };
             // Boxed: the exchange's state is most of a miss's future, and a client task
             // carrying it inline would pass 1 KiB, where glibc's malloc consolidates its
             // small free chunks on every allocation (seen in perf under the task spawn).
@@ -211,9 +227,10 @@ impl Forwarder {
             ) {
                 shared.metrics.upstream_failures.inc();
             }
-            drop(finish);
-            // Nobody else listening is fine.
-            let _ = lead.publish.send(Some(result.clone()));
+            if let Some(followers) = finish.followers() {
+                // Followers that gave up meanwhile are fine.
+                let _ = followers.send(Some(result.clone()));
+            }
             return result;
         }
     }

@@ -70,7 +70,16 @@ pub(crate) fn walk_response(msg: &[u8]) -> Result<ResponseLayout, WalkError> {
     ];
     let mut layout = ResponseLayout {
         question_end,
-        ttl_offsets: Vec::with_capacity(usize::from(sections[0]) + 1),
+        // One TTL per record of every section, sized once (an answer's authority and
+        // additional records used to grow it on most misses); a record takes at least 11
+        // octets, which bounds what a lying count can reserve.
+        ttl_offsets: Vec::with_capacity(
+            sections
+                .iter()
+                .map(|&n| usize::from(n))
+                .sum::<usize>()
+                .min(msg.len().saturating_sub(question_end) / 11 + 1),
+        ),
         opt: None,
         opt_index: None,
         min_answer_ttl: None,
