@@ -15,6 +15,7 @@
 //! thread, at most once a second (resolver-core).
 
 use std::ptr;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 
 use resolver_core::Resolver;
@@ -35,8 +36,16 @@ pub(crate) struct ShimState {
     /// Source addresses for the result sort.
     pub(crate) sources: SourceCache,
     /// Result-sort tables: glibc's defaults, or `/etc/gai.conf` (read once per process, like
-    /// glibc without `reload yes`).
-    pub(crate) policy: Policy,
+    /// glibc without `reload yes`), read on the first sort of two or more addresses: a lookup
+    /// with one address, or none, has nothing to order (issue 6: work only when needed).
+    policy: OnceLock<Policy>,
+}
+
+impl ShimState {
+    /// The result-sort tables, from `/etc/gai.conf` on first use.
+    pub(crate) fn policy(&self) -> &Policy {
+        self.policy.get_or_init(crate::gai_conf::load)
+    }
 }
 
 static STATE: AtomicPtr<ShimState> = AtomicPtr::new(ptr::null_mut());
@@ -54,7 +63,7 @@ pub(crate) fn state() -> &'static ShimState {
         resolver: ResolverBuilder::from_env().build(),
         addrconfig: AddrConfig::with_detector(crate::netlink::detect_families),
         sources: SourceCache::default(),
-        policy: crate::gai_conf::load(),
+        policy: OnceLock::new(),
     }));
     match STATE.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
@@ -82,7 +91,7 @@ pub fn install_resolver(resolver: Resolver) -> bool {
         resolver,
         addrconfig: AddrConfig::with_detector(crate::netlink::detect_families),
         sources: SourceCache::default(),
-        policy: Policy::default(),
+        policy: OnceLock::from(Policy::default()),
     }));
     match STATE.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => true,

@@ -33,6 +33,39 @@ pub fn read_whole(file: &mut File, expected: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Calls `with` on the whole content of `file` and returns what it returns. A file that fits
+/// in one page is handed over from the stack buffer it was read into, with no heap allocation
+/// at all (the parsers of a cold lookup only look at the text); a longer one is read on into
+/// a heap buffer as [`read_whole`] does. Reads: one per started page plus the end, as there.
+pub fn with_whole<R>(
+    file: &mut File,
+    expected: u64,
+    with: impl FnOnce(&[u8]) -> R,
+) -> io::Result<R> {
+    let mut chunk = [0u8; CHUNK];
+    let mut filled = 0;
+    while let Some(rest) = chunk.get_mut(filled..).filter(|rest| !rest.is_empty()) {
+        match file.read(rest) {
+            Ok(0) => return Ok(with(chunk.get(..filled).unwrap_or_default())),
+            Ok(read) => filled += read,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    // A full page: more may follow.
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).max(2 * CHUNK));
+    bytes.extend_from_slice(&chunk);
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(read) => bytes.extend_from_slice(chunk.get(..read).unwrap_or_default()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(with(&bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -55,6 +88,18 @@ mod tests {
         let empty = tempfile::NamedTempFile::new().expect("temp file");
         let mut file = File::open(empty.path()).expect("open");
         assert!(read_whole(&mut file, 0).expect("read").is_empty());
+    }
+
+    #[test]
+    fn hands_over_files_below_and_above_a_page() {
+        for len in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7] {
+            let mut tmp = tempfile::NamedTempFile::new().expect("temp file");
+            let text: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            tmp.write_all(&text).expect("write");
+            let mut file = File::open(tmp.path()).expect("open");
+            let seen = with_whole(&mut file, 0, <[u8]>::to_vec).expect("read");
+            assert_eq!(seen, text, "length {len}");
+        }
     }
 
     #[test]

@@ -248,7 +248,7 @@ pub(super) fn expand(state: &ShimState, tuples: &[ServTuple], out: &mut CallBuff
             .sources_for(&sort.destinations, &mut sort.sources);
         sort.ips.clear();
         sort.ips.extend(out.addrs.iter().map(|&(ip, _)| ip));
-        sorted_order(&state.policy, &sort.ips, &sort.sources, &mut sort.order);
+        sorted_order(state.policy(), &sort.ips, &sort.sources, &mut sort.order);
         sort.sorted.clear();
         sort.sorted
             .extend(sort.order.iter().filter_map(|&i| out.addrs.get(i).copied()));
