@@ -12,6 +12,7 @@ use crate::config::{HostsSources, SystemConfig};
 use crate::error::Error;
 use crate::lookup::{FailureKind, Lookup, QueryOutcome, QueryTypes, Step};
 use crate::stats::Stats;
+use crate::transport::LookupSockets;
 use crate::wire::{self, rcode, rtype};
 
 /// One question of a lookup, as `nodecache resolve` and the shim's log show it.
@@ -144,6 +145,8 @@ fn from_dns(
     // ones included: a Service created under an earlier search candidate must win once the
     // NXDOMAIN for that candidate expires.
     let mut ttl = Duration::MAX;
+    // One UDP socket and ID pool for all the questions of this lookup, closed when it ends.
+    let mut sockets = LookupSockets::new();
     loop {
         let (name, qtype) = match lookup.next_step() {
             Step::Ask { name, qtype } => (name.to_owned(), qtype),
@@ -162,7 +165,7 @@ fn from_dns(
                 return Ok(Arc::new(LookupAnswer::negative(negative, ttl)));
             }
         };
-        let (outcome, outcome_ttl) = ask(resolver, derived, &name, qtype, on_event);
+        let (outcome, outcome_ttl) = ask(resolver, derived, &mut sockets, &name, qtype, on_event);
         ttl = ttl.min(outcome_ttl);
         lookup.record(Arc::unwrap_or_clone(outcome));
     }
@@ -172,6 +175,7 @@ fn from_dns(
 fn ask(
     resolver: &Resolver,
     derived: &Derived,
+    sockets: &mut LookupSockets,
     name: &str,
     qtype: u16,
     on_event: &mut dyn FnMut(&QueryEvent<'_>),
@@ -193,7 +197,9 @@ fn ask(
         });
         return (value, remaining);
     }
-    let exchange = resolver.transport.exchange(name, qtype, &derived.transport);
+    let exchange = resolver
+        .transport
+        .exchange_in(sockets, name, qtype, &derived.transport);
     let (outcome, ttl, server, over_tcp, sent) = match exchange {
         Ok(exchange) => {
             Stats::add(

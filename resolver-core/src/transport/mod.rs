@@ -109,10 +109,75 @@ pub trait Transport: Send + Sync + Debug {
         qtype: u16,
         config: &TransportConfig,
     ) -> Result<Exchange, Error>;
+
+    /// [`Transport::exchange`] for one question of a lookup whose questions share `sockets`
+    /// (the lookup drops it when it ends). The default ignores them.
+    fn exchange_in(
+        &self,
+        sockets: &mut LookupSockets,
+        qname: &str,
+        qtype: u16,
+        config: &TransportConfig,
+    ) -> Result<Exchange, Error> {
+        let _ = sockets;
+        self.exchange(qname, qtype, config)
+    }
 }
 
-/// The real transport: blocking sockets, one fresh UDP socket (random port, random ID) per
-/// question, no background threads (it runs inside host processes via the shim).
+/// What the questions of one lookup share: its UDP socket (opened by the first question that
+/// goes out, closed when this is dropped) and a pool of random query IDs.
+///
+/// One socket per lookup rather than per question, as glibc asks A and AAAA from one socket:
+/// a fresh socket is `socket` + `bind` + `close` per question, most of what a question on
+/// loopback costs besides the round trip (issue 6). RFC 5452 §9.2 asks for an unpredictable
+/// source port and ID per query and "multiple different source ports simultaneously in case
+/// of multiple outstanding queries". The port is still the kernel's random ephemeral port,
+/// new for every lookup; the questions sharing it are never outstanding together (A, then
+/// AAAA, then the next candidate: SPEC §4); each has its own random ID; and an off-path
+/// attacker who could learn the port of the first question could learn that of a fresh
+/// socket just as well, while with one nameserver the socket is connected and the kernel
+/// drops datagrams from any other address or port. A late answer to an earlier question
+/// fails the ID/question check and is ignored, as any stray datagram is.
+#[derive(Debug, Default)]
+pub struct LookupSockets {
+    udp: Option<udp::LookupSocket>,
+    ids: IdPool,
+}
+
+impl LookupSockets {
+    /// Nothing opened yet.
+    pub fn new() -> Self {
+        LookupSockets::default()
+    }
+}
+
+/// Query IDs from one `getrandom` call: eight IDs per 16 octets instead of a system call per
+/// question. They are as unpredictable as one-by-one reads of the same generator.
+#[derive(Debug, Default)]
+struct IdPool {
+    octets: [u8; 16],
+    /// Octets of `octets` already used; a fresh pool counts as used up.
+    used: usize,
+}
+
+impl IdPool {
+    fn next(&mut self) -> Result<u16, Error> {
+        if self.used == 0 || self.used >= self.octets.len() {
+            random_fill(&mut self.octets)?;
+            self.used = 0;
+        }
+        let id = match self.octets.get(self.used..self.used + 2) {
+            Some(&[high, low]) => u16::from_be_bytes([high, low]),
+            _ => return Err(Error::io(None, io::Error::other("query ID pool"))),
+        };
+        self.used += 2;
+        Ok(id)
+    }
+}
+
+/// The real transport: blocking sockets, one UDP socket per lookup (random port, connected
+/// when there is one nameserver; [`LookupSockets`]) and a random ID per question, no
+/// background threads (it runs inside host processes via the shim).
 ///
 /// UDP first ([`RetransmitSchedule`]: retransmit after the RTO to the next server, backing
 /// off), TCP for the same server when the answer has TC set (then the other servers), TCP only
@@ -142,6 +207,16 @@ impl Transport for SystemTransport {
         qtype: u16,
         config: &TransportConfig,
     ) -> Result<Exchange, Error> {
+        self.exchange_in(&mut LookupSockets::new(), qname, qtype, config)
+    }
+
+    fn exchange_in(
+        &self,
+        sockets: &mut LookupSockets,
+        qname: &str,
+        qtype: u16,
+        config: &TransportConfig,
+    ) -> Result<Exchange, Error> {
         let servers = config.nameservers.as_slice();
         if servers.is_empty() {
             return Err(Error::NoNameservers);
@@ -151,7 +226,7 @@ impl Transport for SystemTransport {
             edns_udp_size: config.edns0.then_some(wire::EDNS_UDP_SIZE),
             authentic_data: config.trust_ad,
         };
-        let id = random_id()?;
+        let id = sockets.ids.next()?;
         let mut query = Vec::with_capacity(wire::MAX_UDP_PLAIN);
         wire::encode_query(&mut query, id, qname, qtype, flags)
             .map_err(|e| invalid_name(qname, e))?;
@@ -184,7 +259,7 @@ impl Transport for SystemTransport {
             return tcp::exchange(&question, &sequence, Tally::default(), false);
         }
         let order = self.rtt.order(servers, start, started);
-        match udp::exchange(&question, &order, &self.rtt)? {
+        match udp::exchange(&question, &order, &self.rtt, &mut sockets.udp)? {
             udp::UdpOutcome::Answered(exchange) => Ok(exchange),
             udp::UdpOutcome::Truncated { server, tally } => {
                 // The same server first (it has the full answer), then the others in order.
@@ -229,17 +304,15 @@ fn asks_elsewhere(code: u8) -> bool {
     )
 }
 
-/// A random query ID from the OS generator (RFC 5452 §9.2).
-fn random_id() -> Result<u16, Error> {
-    let mut id = [0u8; 2];
-    getrandom::fill(&mut id).map_err(|e| {
+/// Random octets from the OS generator, for query IDs (RFC 5452 §9.2).
+fn random_fill(octets: &mut [u8]) -> Result<(), Error> {
+    getrandom::fill(octets).map_err(|e| {
         let source = e.raw_os_error().map_or_else(
             || io::Error::other("getrandom failed"),
             io::Error::from_raw_os_error,
         );
         Error::io(None, source)
-    })?;
-    Ok(u16::from_ne_bytes(id))
+    })
 }
 
 /// The error for a name the encoder refused, as precise as [`crate::name::validate`] can make it.
