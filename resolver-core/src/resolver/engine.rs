@@ -98,9 +98,11 @@ fn from_hosts(
         return None;
     }
     Stats::add(&resolver.stats.hosts_hits, 1);
+    // A scanned entry (the file's first lookup) is moved, an indexed one copied.
+    let entry = entry.into_owned();
     Some(LookupAnswer::positive(
-        entry.addrs.clone(),
-        entry.canonical.clone(),
+        entry.addrs,
+        entry.canonical,
         Source::Hosts,
         HOSTS_TTL,
     ))
