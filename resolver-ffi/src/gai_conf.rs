@@ -17,9 +17,9 @@ pub(crate) fn parse(text: &str) -> Policy {
     let mut labels: PrefixTable = Vec::new();
     let mut precedence: PrefixTable = Vec::new();
     let mut scopes: Vec<(u32, u32, i32)> = Vec::new();
-    for line in text.lines() {
+    for line in lines_of(text) {
         // Most lines of a distribution's gai.conf are comments: skip them without a search
-        // for '#' (a character search per line was most of the parse, issue 6).
+        // for '#'.
         let line = line.trim_ascii_start();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -43,6 +43,23 @@ pub(crate) fn parse(text: &str) -> Policy {
         precedence: finish_prefixes(precedence, 40, defaults.precedence),
         scopes_v4: finish_scopes(scopes, defaults.scopes_v4),
     }
+}
+
+/// The lines of `text` (a `\r` before the `\n` stays, and is whitespace to the parser),
+/// found with a plain byte loop: `str::lines` costs a character search per line, which for
+/// the 130 comment lines of Debian's gai.conf was most of the parse (issue 6).
+fn lines_of(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest.bytes().position(|b| b == b'\n').unwrap_or(rest.len());
+        // '\n' is ASCII: `end` and `end + 1` are character boundaries.
+        let (line, tail) = rest.split_at_checked(end)?;
+        rest = tail.get(1..).unwrap_or_default();
+        Some(line)
+    })
 }
 
 /// A decimal value glibc accepts (`strtoul`, at most `INT_MAX`).
@@ -145,6 +162,15 @@ mod tests {
     fn comments_only_keep_glibcs_defaults() {
         let text = "# label ::1/128 0\n#precedence ::ffff:0:0/96 100\n\n   \n";
         assert_eq!(parse(text), Policy::default());
+    }
+
+    #[test]
+    fn lines_split_like_str_lines() {
+        for text in ["", "a", "a\n", "a\n\nb", "\n", "a\r\nb\r\n", "é\nü"] {
+            let ours: Vec<&str> = lines_of(text).map(str::trim_ascii_end).collect();
+            let std: Vec<&str> = text.lines().collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
     }
 
     #[test]

@@ -7,10 +7,11 @@
 //! addresses changing within that second are the price.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use socket2::{Domain, Socket, Type};
 
 use crate::order::SourceInfo;
 
@@ -79,15 +80,14 @@ impl SourceCache {
     }
 }
 
-/// The local address a UDP socket connected to `destination` gets.
+/// The local address a UDP socket connected to `destination` gets. Connected without a
+/// `bind` first, as glibc and musl do: `connect(2)` picks the source address (and a port) by
+/// itself, and an unroutable destination costs `socket`, `connect`, `close` only.
 fn probe(destination: SocketAddr) -> Option<IpAddr> {
-    let local: SocketAddr = match destination {
-        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-    };
-    let socket = UdpSocket::bind(local).ok()?;
-    socket.connect(destination).ok()?;
-    socket.local_addr().ok().map(|addr| addr.ip())
+    let socket = Socket::new(Domain::for_address(destination), Type::DGRAM, None).ok()?;
+    socket.connect(&destination.into()).ok()?;
+    let local = socket.local_addr().ok()?.as_socket()?;
+    Some(local.ip())
 }
 
 /// Prefix length and flags of the source address, as glibc's `__check_pf` list gives them.
