@@ -14,6 +14,10 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::raw::c_void;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use resolver_core::addrconfig::FamiliesSeen;
 
@@ -65,12 +69,48 @@ pub(crate) fn families(addresses: &[HostAddress]) -> FamiliesSeen {
 }
 
 /// [`families`] from a netlink dump, or from resolver-core's `/proc` reading when netlink
-/// is unavailable (seccomp profiles sometimes forbid `AF_NETLINK`).
+/// is unavailable (seccomp profiles sometimes forbid `AF_NETLINK`). The dump is kept for
+/// the sort ([`recent_addresses`]).
 pub(crate) fn detect_families() -> FamiliesSeen {
     match addresses() {
-        Some(list) => families(&list),
+        Some(list) => {
+            let seen = families(&list);
+            remember(list.into());
+            seen
+        }
         None => resolver_core::addrconfig::detect(),
     }
+}
+
+/// How long a dump serves later callers: the shim's address-family and source caches are
+/// renewed at most once a second too.
+const DUMP_REUSED_FOR: Duration = Duration::from_secs(1);
+
+/// The last successful dump and when it was taken, so that the first sort of a process uses
+/// the dump `AI_ADDRCONFIG` took a moment before, as glibc's `__check_pf` serves both from
+/// one dump (with a default route every destination has a source, and the sort wants the
+/// interface list). Only ever `try_lock`ed: a fork while another thread holds it must not
+/// leave the child waiting; a busy lock just means a fresh dump.
+static LAST_DUMP: Mutex<Option<(Instant, Arc<[HostAddress]>)>> = Mutex::new(None);
+
+fn remember(list: Arc<[HostAddress]>) {
+    if let Some(mut last) = LAST_DUMP.try_lock() {
+        *last = Some((Instant::now(), list));
+    }
+}
+
+/// The addresses from a dump less than [`DUMP_REUSED_FOR`] old, else from a new one; `None`
+/// when a new dump failed.
+pub(crate) fn recent_addresses() -> Option<Arc<[HostAddress]>> {
+    if let Some(last) = LAST_DUMP.try_lock()
+        && let Some((taken, list)) = last.as_ref()
+        && taken.elapsed() < DUMP_REUSED_FOR
+    {
+        return Some(Arc::clone(list));
+    }
+    let list: Arc<[HostAddress]> = addresses()?.into();
+    remember(Arc::clone(&list));
+    Some(list)
 }
 
 /// Every IPv4 and IPv6 address of the host's network namespace, or `None` when the dump
@@ -418,6 +458,19 @@ mod tests {
             ipv6: false,
         };
         assert_eq!(families(&lo), none);
+    }
+
+    #[test]
+    fn the_sort_reuses_the_dump_addrconfig_took() {
+        // One process per test (nextest): nothing else touches LAST_DUMP meanwhile.
+        let seen = detect_families();
+        let stored = LAST_DUMP
+            .try_lock()
+            .and_then(|last| last.as_ref().map(|(_, list)| Arc::clone(list)))
+            .expect("detect_families keeps its dump");
+        assert_eq!(families(&stored), seen);
+        let for_sort = recent_addresses().expect("a dump");
+        assert!(Arc::ptr_eq(&stored, &for_sort), "a second dump was taken");
     }
 
     #[test]

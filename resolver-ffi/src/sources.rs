@@ -108,9 +108,10 @@ fn describe(addr: IpAddr, interfaces: &[InterfaceAddress]) -> SourceInfo {
     }
 }
 
-/// Every configured address, from one netlink dump ([`crate::netlink`]) when it works.
+/// Every configured address, from a netlink dump ([`crate::netlink`], the one
+/// `AI_ADDRCONFIG` took when it is recent) when it works.
 fn read_interfaces() -> Vec<InterfaceAddress> {
-    let Some(list) = crate::netlink::addresses() else {
+    let Some(list) = crate::netlink::recent_addresses() else {
         return read_interfaces_without_netlink();
     };
     list.iter()
