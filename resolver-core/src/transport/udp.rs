@@ -26,6 +26,7 @@
 //! fresh 64 KiB zeroed block is sixteen page faults plus a 64 KiB memset, more than the rest
 //! of a cold question costs (issue 6: most of the first lookup's page faults were these).
 
+use std::cell::Cell;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -77,6 +78,8 @@ struct ServerTrack {
 #[derive(Debug)]
 pub(super) struct LookupSocket {
     socket: UdpSocket,
+    /// The receive timeout set on `socket` (`None`: none yet).
+    read_timeout: Cell<Option<Duration>>,
     /// An unconnected `[::]:0` socket reaching IPv4 servers through v4-mapped addresses.
     dual_stack: bool,
     /// The one server this socket is connected to.
@@ -98,12 +101,14 @@ impl LookupSocket {
                 .map_err(|e| Error::io(Some(server), e))?;
             return Ok(LookupSocket {
                 socket: socket.into(),
+                read_timeout: Cell::new(None),
                 dual_stack: false,
                 peer: Some(server),
             });
         }
         let bound = |socket: UdpSocket, dual_stack| LookupSocket {
             socket,
+            read_timeout: Cell::new(None),
             dual_stack,
             peer: None,
         };
@@ -115,6 +120,22 @@ impl LookupSocket {
         UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
             .map(|socket| bound(socket, false))
             .map_err(|e| Error::io(None, e))
+    }
+
+    /// Makes the next receive wait at most `wait`. The timeout already set is kept when it
+    /// is at most [`MIN_WAIT`] shorter: waking that much early only costs one more turn of
+    /// the receive loop, while the `setsockopt` it saves is one per question (each question
+    /// of a lookup waits about one RTO, from a fresh send).
+    fn wait_at_most(&self, wait: Duration) -> io::Result<()> {
+        if let Some(set) = self.read_timeout.get()
+            && set <= wait
+            && wait - set < MIN_WAIT
+        {
+            return Ok(());
+        }
+        self.socket.set_read_timeout(Some(wait))?;
+        self.read_timeout.set(Some(wait));
+        Ok(())
     }
 
     /// Whether this socket was opened for these servers (a lookup's servers never change,
@@ -183,8 +204,7 @@ pub(super) fn exchange(
         let wait = wake.saturating_sub(now).max(MIN_WAIT);
         attempt
             .socket
-            .socket
-            .set_read_timeout(Some(wait))
+            .wait_at_most(wait)
             .map_err(|e| Error::io(None, e))?;
         let (len, from) = match attempt.socket.socket.recv_from(&mut buf) {
             Ok(received) => received,
