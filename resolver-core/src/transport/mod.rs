@@ -142,6 +142,8 @@ pub trait Transport: Send + Sync + Debug {
 pub struct LookupSockets {
     udp: Option<udp::LookupSocket>,
     ids: IdPool,
+    /// The encoded query of the current question (its buffer serves every question).
+    query: Vec<u8>,
 }
 
 impl LookupSockets {
@@ -226,10 +228,11 @@ impl Transport for SystemTransport {
             edns_udp_size: config.edns0.then_some(wire::EDNS_UDP_SIZE),
             authentic_data: config.trust_ad,
         };
-        let id = sockets.ids.next()?;
-        let mut query = Vec::with_capacity(wire::MAX_UDP_PLAIN);
-        wire::encode_query(&mut query, id, qname, qtype, flags)
-            .map_err(|e| invalid_name(qname, e))?;
+        let LookupSockets { udp, ids, query } = sockets;
+        let id = ids.next()?;
+        query.clear();
+        query.reserve(wire::MAX_UDP_PLAIN);
+        wire::encode_query(query, id, qname, qtype, flags).map_err(|e| invalid_name(qname, e))?;
         let start = if config.rotate {
             self.next_start.fetch_add(1, Ordering::Relaxed) % servers.len()
         } else {
@@ -246,20 +249,18 @@ impl Transport for SystemTransport {
             started,
             deadline: started + config.total_budget(),
         };
-        let rotation: Vec<usize> = (start..servers.len()).chain(0..start).collect();
         if config.use_vc {
             // glibc's send_vc loop: every server in order, `attempts` rounds.
             let rounds = usize::from(config.attempts.max(1));
-            let sequence: Vec<usize> = rotation
-                .iter()
-                .copied()
+            let sequence: Vec<usize> = (start..servers.len())
+                .chain(0..start)
                 .cycle()
-                .take(rotation.len() * rounds)
+                .take(servers.len() * rounds)
                 .collect();
             return tcp::exchange(&question, &sequence, Tally::default(), false);
         }
         let order = self.rtt.order(servers, start, started);
-        match udp::exchange(&question, &order, &self.rtt, &mut sockets.udp)? {
+        match udp::exchange(&question, &order, &self.rtt, udp)? {
             udp::UdpOutcome::Answered(exchange) => Ok(exchange),
             udp::UdpOutcome::Truncated { server, tally } => {
                 // The same server first (it has the full answer), then the others in order.
@@ -279,7 +280,7 @@ struct Question<'a> {
     qtype: u16,
     id: u16,
     /// The encoded query (without TCP's length prefix).
-    query: Vec<u8>,
+    query: &'a [u8],
     servers: &'a [SocketAddr],
     config: &'a TransportConfig,
     started: Instant,

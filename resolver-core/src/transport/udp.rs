@@ -283,9 +283,9 @@ impl<'q> Attempt<'q> {
         };
         let socket = self.socket;
         let result = match socket.peer {
-            Some(_) => socket.socket.send(&self.q.query).map(drop),
+            Some(_) => socket.socket.send(self.q.query).map(drop),
             None => match destination(server, socket.dual_stack) {
-                Some(to) => socket.socket.send_to(&self.q.query, to).map(drop),
+                Some(to) => socket.socket.send_to(self.q.query, to).map(drop),
                 None => Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT)),
             },
         };
