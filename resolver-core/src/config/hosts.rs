@@ -112,8 +112,13 @@ impl Hosts {
     /// when false only the first line naming a host counts, per family. Nothing is indexed
     /// yet (module docs).
     pub fn parse_with_multi(text: &str, multi: bool) -> Self {
+        Self::from_text(text.into(), multi)
+    }
+
+    /// [`Hosts::parse_with_multi`] taking the text as read, without copying it.
+    pub fn from_text(text: String, multi: bool) -> Self {
         Hosts {
-            text: text.into(),
+            text: text.into_boxed_str(),
             multi,
             ..Hosts::default()
         }

@@ -139,7 +139,7 @@ impl WatchedConfig {
         resolv.apply_env(localdomain.as_deref(), res_options.as_deref());
         let multi = HostConf::parse(&text(&paths.host_conf, &mut files.host_conf)).multi;
         (files.wanted_multi, files.hosts_multi) = (multi, multi);
-        let hosts = Hosts::parse_with_multi(&text(&paths.hosts, &mut files.hosts), multi);
+        let hosts = Hosts::from_text(text(&paths.hosts, &mut files.hosts), multi);
         let nsswitch = NsswitchHosts::parse(&text(&paths.nsswitch, &mut files.nsswitch));
         let config = SystemConfig {
             resolv: Arc::new(resolv),
@@ -214,8 +214,7 @@ impl WatchedConfig {
         // A new `multi` needs the hosts file again even when the file itself is unchanged.
         let force = files.wanted_multi != files.hosts_multi;
         if let Outcome::Changed(text) = refresh(&self.paths.hosts, &mut files.hosts, force) {
-            let hosts =
-                Hosts::parse_with_multi(text.as_deref().unwrap_or_default(), files.wanted_multi);
+            let hosts = Hosts::from_text(text.unwrap_or_default(), files.wanted_multi);
             files.hosts_multi = files.wanted_multi;
             changed |= replace_if_different(&mut new.hosts, hosts);
         }
