@@ -122,14 +122,15 @@ impl LookupSocket {
             .map_err(|e| Error::io(None, e))
     }
 
-    /// Makes the next receive wait at most `wait`. The timeout already set is kept when it
-    /// is at most [`MIN_WAIT`] shorter: waking that much early only costs one more turn of
-    /// the receive loop, while the `setsockopt` it saves is one per question (each question
-    /// of a lookup waits about one RTO, from a fresh send).
-    fn wait_at_most(&self, wait: Duration) -> io::Result<()> {
+    /// Makes the next receive wait `wait`, give or take [`MIN_WAIT`]: the timeout already
+    /// set is kept when it is that close. Each question of a lookup waits about one RTO from
+    /// a fresh send, so this saves a `setsockopt` per question after the first. Waking early
+    /// costs one more turn of the receive loop; waking late delays a retransmission (timers
+    /// of 50 ms and more) by under a millisecond, the precision the loop already has (it
+    /// never waits less than [`MIN_WAIT`]).
+    fn wait_about(&self, wait: Duration) -> io::Result<()> {
         if let Some(set) = self.read_timeout.get()
-            && set <= wait
-            && wait - set < MIN_WAIT
+            && set.abs_diff(wait) < MIN_WAIT
         {
             return Ok(());
         }
@@ -204,7 +205,7 @@ pub(super) fn exchange(
         let wait = wake.saturating_sub(now).max(MIN_WAIT);
         attempt
             .socket
-            .wait_at_most(wait)
+            .wait_about(wait)
             .map_err(|e| Error::io(None, e))?;
         let (len, from) = match attempt.socket.socket.recv_from(&mut buf) {
             Ok(received) => received,
