@@ -5,7 +5,7 @@
 //! Why not the `/proc` files resolver-core reads: `/proc/net/fib_trie` alone costs ~15 µs per
 //! read on the benchmark VM (the kernel prints both routing tables), `/proc/net/if_inet6`
 //! another open/read/close, and the sort used `getifaddrs` on top (glibc's dumps links and
-//! addresses over netlink). One dump is six system calls and answers all three (issue 6: the
+//! addresses over netlink). One dump is five system calls and answers all three (issue 6: the
 //! cold lookup). Any failure returns `None` and the callers fall back to the `/proc` files.
 //!
 //! Messages are read octet by octet from the receive buffer (`from_ne_bytes`), never through
@@ -129,7 +129,6 @@ pub(crate) fn addresses() -> Option<Vec<HostAddress>> {
     }
     // SAFETY: `fd` is a socket we just opened and own; OwnedFd closes it once.
     let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-    set_receive_timeout(&socket)?;
     send_request(&socket)?;
     let mut found = Vec::new();
     let mut buf = [0u8; RECEIVE_BUFFER];
@@ -148,29 +147,27 @@ pub(crate) fn addresses() -> Option<Vec<HostAddress>> {
 /// for the `/proc` files.
 const MAX_DATAGRAMS: usize = 1024;
 
-/// Longest wait for one datagram of the dump. The kernel answers a dump at once; this only
-/// bounds a receive that would otherwise block forever (then the `/proc` files are read).
-const RECEIVE_TIMEOUT: libc::timeval = libc::timeval {
-    tv_sec: 1,
-    tv_usec: 0,
-};
+/// Longest wait for one datagram of the dump, in milliseconds. The kernel answers a dump at
+/// once (the first datagram is queued by the request's `sendto`, the next ones by each
+/// receive), so a receive finds its datagram waiting; the wait only bounds one that would
+/// otherwise block forever (then the `/proc` files are read). Non-blocking receives with a
+/// `poll` only when nothing is there, rather than a receive timeout on the socket: one
+/// `setsockopt` less per dump.
+const RECEIVE_TIMEOUT_MS: libc::c_int = 1000;
 
-/// SO_RCVTIMEO on the netlink socket (a timed-out receive fails with EAGAIN: `None`).
-fn set_receive_timeout(socket: &OwnedFd) -> Option<()> {
+/// Waits until `socket` has a datagram; `None` after [`RECEIVE_TIMEOUT_MS`] or on errors.
+fn wait_readable(socket: &OwnedFd) -> Option<()> {
     use std::os::fd::AsRawFd;
-    let timeout = RECEIVE_TIMEOUT;
-    // SAFETY: `timeout` is a valid timeval for the whole call and the length is its
-    // size; `socket` is an open socket we own.
-    let set = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&raw const timeout).cast::<c_void>(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
+    let mut poll = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
     };
-    (set == 0).then_some(())
+    // SAFETY: one valid pollfd for the whole call.
+    let ready = unsafe { libc::poll(&raw mut poll, 1, RECEIVE_TIMEOUT_MS) };
+    let interrupted =
+        ready < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted;
+    (ready > 0 || interrupted).then_some(())
 }
 
 /// `RTM_GETADDR` with `NLM_F_DUMP` for every family, to the kernel (port 0).
@@ -208,10 +205,11 @@ fn send_request(socket: &OwnedFd) -> Option<()> {
 }
 
 /// One datagram from the kernel into `buf`; its length, `None` on errors and on a datagram
-/// longer than `buf` (MSG_TRUNC makes recvfrom report the full length).
+/// longer than `buf` (MSG_TRUNC makes recvfrom report the full length) and when none came
+/// within [`RECEIVE_TIMEOUT_MS`].
 fn receive(socket: &OwnedFd, buf: &mut [u8]) -> Option<usize> {
     use std::os::fd::AsRawFd;
-    // Bounded: an interrupted receive or a stray sender is retried a few times only.
+    // Bounded: an interrupted or early receive, or a stray sender, is retried a few times only.
     for _ in 0..16 {
         // SAFETY: as for send_request.
         let mut from: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
@@ -222,16 +220,18 @@ fn receive(socket: &OwnedFd, buf: &mut [u8]) -> Option<usize> {
                 socket.as_raw_fd(),
                 buf.as_mut_ptr().cast::<c_void>(),
                 buf.len(),
-                libc::MSG_TRUNC,
+                libc::MSG_TRUNC | libc::MSG_DONTWAIT,
                 (&raw mut from).cast::<libc::sockaddr>(),
                 &mut from_len,
             )
         };
         let Ok(len) = usize::try_from(received) else {
-            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
+            match std::io::Error::last_os_error().kind() {
+                std::io::ErrorKind::Interrupted => {}
+                std::io::ErrorKind::WouldBlock => wait_readable(socket)?,
+                _ => return None,
             }
-            return None;
+            continue;
         };
         if from.nl_pid != 0 {
             // Not from the kernel: ignore it (nobody else knows our port, but be strict).
