@@ -155,16 +155,27 @@ impl LookupSockets {
 
 /// Query IDs from one `getrandom` call: eight IDs per 16 octets instead of a system call per
 /// question. They are as unpredictable as one-by-one reads of the same generator.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct IdPool {
     octets: [u8; 16],
-    /// Octets of `octets` already used; a fresh pool counts as used up.
+    /// Octets of `octets` already used.
     used: usize,
 }
 
+impl Default for IdPool {
+    /// Empty: the first ID fills it.
+    fn default() -> Self {
+        IdPool {
+            octets: [0; 16],
+            used: 16,
+        }
+    }
+}
+
 impl IdPool {
+    /// The next random ID, refilling the pool when it is used up.
     fn next(&mut self) -> Result<u16, Error> {
-        if self.used == 0 || self.used >= self.octets.len() {
+        if self.used >= self.octets.len() {
             random_fill(&mut self.octets)?;
             self.used = 0;
         }
