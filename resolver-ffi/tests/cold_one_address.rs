@@ -1,7 +1,7 @@
 //! The first lookup of a process when its answer is one address (issue 6: work only when
 //! needed). One address needs no destination sort, so `/etc/gai.conf`, which only feeds the
-//! sort, must not be read: the lookup reads resolv.conf, host.conf, hosts and nsswitch.conf
-//! and nothing else. Counted as in `cold.rs` (`syscr` of `/proc/self/io`), in a process of
+//! sort, must not be read: the lookup reads resolv.conf, hosts and nsswitch.conf (host.conf
+//! too when the name is on two lines of hosts) and nothing else. Counted as in `cold.rs` (`syscr` of `/proc/self/io`), in a process of
 //! its own (one test in this file), so the shim's state does not exist before the lookup.
 //!
 //! `localhost` with `AF_INET` comes from /etc/hosts as 127.0.0.1 alone (a `::1 localhost`

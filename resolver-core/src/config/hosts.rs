@@ -20,11 +20,14 @@
 //! The first lookup scans the text for its one name, as musl and glibc's files backend do on
 //! every lookup, without building anything; the second builds the index by name that every
 //! later lookup uses. A process that looks up one name (issue 6: the cold lookup of a
-//! short-lived process) then never pays for a table of every name in the file.
+//! short-lived process) then never pays for a table of every name in the file. host.conf can
+//! be read the same way, when a lookup first needs `multi` ([`Hosts::with_host_conf`]): only a
+//! name on two lines does, so a first lookup of any other name does not open it.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -46,17 +49,49 @@ pub struct HostEntry {
 pub struct Hosts {
     text: Box<str>,
     /// host.conf's `multi`.
-    multi: bool,
+    multi: Multi,
     /// A lookup has scanned the text already: the next one builds the index.
     scanned: AtomicBool,
     by_name: OnceLock<HashMap<Box<str>, NameRecord>>,
+}
+
+/// host.conf's `multi` for a hosts file: given, or read from host.conf when first needed.
+#[derive(Debug, Clone)]
+enum Multi {
+    Known(bool),
+    FromHostConf { path: PathBuf, read: OnceLock<bool> },
+}
+
+impl Default for Multi {
+    /// glibc's default without host.conf: off.
+    fn default() -> Self {
+        Multi::Known(false)
+    }
+}
+
+impl Multi {
+    fn get(&self) -> bool {
+        match self {
+            Multi::Known(multi) => *multi,
+            // A missing or unreadable host.conf is glibc's default, as at load.
+            Multi::FromHostConf { path, read } => *read.get_or_init(|| {
+                let Ok(mut file) = std::fs::File::open(path) else {
+                    return false;
+                };
+                super::with_whole(&mut file, 0, |bytes| {
+                    HostConf::parse(&String::from_utf8_lossy(bytes)).multi
+                })
+                .unwrap_or(false)
+            }),
+        }
+    }
 }
 
 impl Clone for Hosts {
     fn clone(&self) -> Self {
         Hosts {
             text: self.text.clone(),
-            multi: self.multi,
+            multi: self.multi.clone(),
             scanned: AtomicBool::new(self.scanned.load(Ordering::Relaxed)),
             by_name: self.by_name.clone(),
         }
@@ -68,7 +103,8 @@ impl Clone for Hosts {
 /// no index; whether either was indexed yet does not matter.
 impl PartialEq for Hosts {
     fn eq(&self, other: &Self) -> bool {
-        (self.multi == other.multi && self.text == other.text) || self.index() == other.index()
+        (self.multi.get() == other.multi.get() && self.text == other.text)
+            || self.index() == other.index()
     }
 }
 
@@ -119,7 +155,21 @@ impl Hosts {
     pub fn from_text(text: String, multi: bool) -> Self {
         Hosts {
             text: text.into_boxed_str(),
-            multi,
+            multi: Multi::Known(multi),
+            ..Hosts::default()
+        }
+    }
+
+    /// [`Hosts::from_text`] with `multi` from the host.conf at `host_conf`, read when a lookup
+    /// first needs it (a name on two lines, or the index), not before. A missing or
+    /// unreadable host.conf means `multi off`, glibc's default.
+    pub fn with_host_conf(text: String, host_conf: PathBuf) -> Self {
+        Hosts {
+            text: text.into_boxed_str(),
+            multi: Multi::FromHostConf {
+                path: host_conf,
+                read: OnceLock::new(),
+            },
             ..Hosts::default()
         }
     }
@@ -127,14 +177,14 @@ impl Hosts {
     /// The index by name, built now if no lookup built it yet.
     fn index(&self) -> &HashMap<Box<str>, NameRecord> {
         self.by_name
-            .get_or_init(|| build_index(&self.text, self.multi))
+            .get_or_init(|| build_index(&self.text, self.multi.get()))
     }
 
     /// The entry of `name` for `family`: by scanning the text on the first lookup, from the
     /// index afterwards.
     fn find(&self, name: &str, family: Family) -> Option<Cow<'_, HostEntry>> {
         if self.by_name.get().is_none() && !self.scanned.swap(true, Ordering::Relaxed) {
-            return scan(&self.text, self.multi, name, family).map(Cow::Owned);
+            return scan(&self.text, &self.multi, name, family).map(Cow::Owned);
         }
         let record = self.record(name)?;
         let entry = match family {
@@ -237,7 +287,7 @@ fn build_index(text: &str, multi: bool) -> HashMap<Box<str>, NameRecord> {
 /// would give it: every line in order (only the first that counts for the family without
 /// `multi`), duplicates dropped, the canonical name from the first line that counts. Lines
 /// that do not name it are not parsed beyond their names.
-fn scan(text: &str, multi: bool, name: &str, family: Family) -> Option<HostEntry> {
+fn scan(text: &str, multi: &Multi, name: &str, family: Family) -> Option<HostEntry> {
     let mut found: Option<HostEntry> = None;
     for line in text.split('\n') {
         let mut fields = fields_of(line);
@@ -261,7 +311,8 @@ fn scan(text: &str, multi: bool, name: &str, family: Family) -> Option<HostEntry
                     addrs: vec![addr],
                 });
             }
-            Some(entry) if multi && !entry.addrs.contains(&addr) => entry.addrs.push(addr),
+            // `multi` only now, for a second line that counts.
+            Some(entry) if !entry.addrs.contains(&addr) && multi.get() => entry.addrs.push(addr),
             Some(_) => {}
         }
     }

@@ -45,7 +45,7 @@ fn check(hosts: &Hosts, cases: &[(&str, Asked, Option<HostEntry>)]) {
         Asked::Inet6 => hosts.lookup_inet6(name).map(Cow::into_owned),
     };
     for (name, asked, want) in cases {
-        let first = Hosts::parse_with_multi(&hosts.text, hosts.multi);
+        let first = Hosts::parse_with_multi(&hosts.text, hosts.multi.get());
         assert!(first.by_name.get().is_none());
         assert_eq!(&ask(&first, name, *asked), want, "scan for {name:?}");
         assert!(
