@@ -29,8 +29,10 @@ use crate::sources::SourceCache;
 /// Everything one process (one side of a fork) uses.
 #[derive(Debug)]
 pub(crate) struct ShimState {
-    /// The resolver (`NODECACHE_CACHE`, `NODECACHE_SEARCH` applied by `from_env`).
-    pub(crate) resolver: Resolver,
+    /// The resolver (`NODECACHE_CACHE`, `NODECACHE_SEARCH` applied by `from_env`), built by
+    /// the first call that resolves a name: numeric hosts and service-only calls need no
+    /// configuration file, as with glibc (issue 6: work only when needed).
+    resolver: OnceLock<Resolver>,
     /// Families with a non-loopback address, glibc's `__check_pf` view.
     pub(crate) addrconfig: AddrConfig,
     /// Source addresses for the result sort.
@@ -42,6 +44,17 @@ pub(crate) struct ShimState {
 }
 
 impl ShimState {
+    /// The resolver, built from the environment and the configuration files on first use.
+    pub(crate) fn resolver(&self) -> &Resolver {
+        self.resolver
+            .get_or_init(|| ResolverBuilder::from_env().build())
+    }
+
+    /// The resolver if a call built it already (for the C API, which must not build one).
+    pub(crate) fn built_resolver(&self) -> Option<&Resolver> {
+        self.resolver.get()
+    }
+
     /// The result-sort tables, from `/etc/gai.conf` on first use.
     pub(crate) fn policy(&self) -> &Policy {
         self.policy.get_or_init(crate::gai_conf::load)
@@ -60,7 +73,7 @@ pub(crate) fn state() -> &'static ShimState {
     }
     register_atfork();
     let fresh = Box::into_raw(Box::new(ShimState {
-        resolver: ResolverBuilder::from_env().build(),
+        resolver: OnceLock::new(),
         addrconfig: AddrConfig::with_detector(crate::netlink::detect_families),
         sources: SourceCache::default(),
         policy: OnceLock::new(),
@@ -88,7 +101,7 @@ pub(crate) fn state() -> &'static ShimState {
 pub fn install_resolver(resolver: Resolver) -> bool {
     register_atfork();
     let fresh = Box::into_raw(Box::new(ShimState {
-        resolver,
+        resolver: OnceLock::from(resolver),
         addrconfig: AddrConfig::with_detector(crate::netlink::detect_families),
         sources: SourceCache::default(),
         policy: OnceLock::from(Policy::default()),

@@ -119,7 +119,7 @@ fn lookup_family(
         addrconfig: false,
     };
     state
-        .resolver
+        .resolver()
         .lookup_with_events(name, options, &mut log_query)
         .map_err(|error| match classify(&error) {
             None => Missed::Bypass("nsswitch source not handled by nodecache"),
