@@ -38,10 +38,13 @@ const IFADDRMSG_LEN: usize = 8;
 const RTATTR_LEN: usize = 4;
 /// Sequence number of our one request (the socket is ours alone, so any value works).
 const SEQUENCE: u32 = 1;
-/// Receive buffer: the kernel's dump messages are at most a page (NLMSG_GOODSIZE) until a
-/// larger receive buffer is seen; a longer datagram (MSG_TRUNC) makes the dump fail over to
-/// `/proc` rather than be misread. glibc uses one page as well.
-const RECEIVE_BUFFER: usize = 8192;
+/// Receive buffer: the kernel's dump datagrams are at most a page (NLMSG_GOODSIZE) unless a
+/// larger receive buffer was seen (it sizes later ones by the largest receive, up to 32 KiB),
+/// so one page always suffices; a longer datagram (MSG_TRUNC) makes the dump fail over to
+/// `/proc` rather than be misread. glibc uses one page as well. One page, not two: the
+/// zeroed buffer is on the stack of a process's first lookup, where every new page is a
+/// page fault.
+const RECEIVE_BUFFER: usize = 4096;
 
 /// One configured address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
