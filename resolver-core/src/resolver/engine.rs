@@ -47,6 +47,7 @@ pub(super) fn resolve(
     host: &str,
     options: LookupOptions,
     on_event: &mut dyn FnMut(&QueryEvent<'_>),
+    sockets: &mut LookupSockets<'_>,
 ) -> Result<Arc<LookupAnswer>, Error> {
     let (files, dns, files_first) = match &config.nsswitch.sources {
         HostsSources::Serve {
@@ -63,7 +64,7 @@ pub(super) fn resolve(
         return Ok(Arc::new(answer));
     }
     let result = if dns {
-        from_dns(resolver, config, derived, host, options, on_event)
+        from_dns(resolver, config, derived, host, options, on_event, sockets)
     } else {
         Err(Error::NxDomain)
     };
@@ -140,6 +141,7 @@ fn from_dns(
     host: &str,
     options: LookupOptions,
     on_event: &mut dyn FnMut(&QueryEvent<'_>),
+    sockets: &mut LookupSockets<'_>,
 ) -> Result<Arc<LookupAnswer>, Error> {
     let plan = derived.policy.plan(host)?;
     let mut lookup = Lookup::new(plan, query_types(resolver, config, options));
@@ -147,8 +149,6 @@ fn from_dns(
     // ones included: a Service created under an earlier search candidate must win once the
     // NXDOMAIN for that candidate expires.
     let mut ttl = Duration::MAX;
-    // One UDP socket and ID pool for all the questions of this lookup, closed when it ends.
-    let mut sockets = LookupSockets::new();
     loop {
         let (name, qtype) = match lookup.next_step() {
             Step::Ask { name, qtype } => (name.to_owned(), qtype),
@@ -167,7 +167,7 @@ fn from_dns(
                 return Ok(Arc::new(LookupAnswer::negative(negative, ttl)));
             }
         };
-        let (outcome, outcome_ttl) = ask(resolver, derived, &mut sockets, &name, qtype, on_event);
+        let (outcome, outcome_ttl) = ask(resolver, derived, sockets, &name, qtype, on_event);
         ttl = ttl.min(outcome_ttl);
         lookup.record(Arc::unwrap_or_clone(outcome));
     }
@@ -177,7 +177,7 @@ fn from_dns(
 fn ask(
     resolver: &Resolver,
     derived: &Derived,
-    sockets: &mut LookupSockets,
+    sockets: &mut LookupSockets<'_>,
     name: &str,
     qtype: u16,
     on_event: &mut dyn FnMut(&QueryEvent<'_>),

@@ -50,7 +50,7 @@ impl Transport for ScriptedTransport {
 
     fn exchange_in(
         &self,
-        sockets: &mut LookupSockets,
+        sockets: &mut LookupSockets<'_>,
         qname: &str,
         qtype: u16,
         config: &TransportConfig,

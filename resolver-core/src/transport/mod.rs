@@ -114,7 +114,7 @@ pub trait Transport: Send + Sync + Debug {
     /// (the lookup drops it when it ends). The default ignores them.
     fn exchange_in(
         &self,
-        sockets: &mut LookupSockets,
+        sockets: &mut LookupSockets<'_>,
         qname: &str,
         qtype: u16,
         config: &TransportConfig,
@@ -138,18 +138,47 @@ pub trait Transport: Send + Sync + Debug {
 /// socket just as well, while with one nameserver the socket is connected and the kernel
 /// drops datagrams from any other address or port. A late answer to an earlier question
 /// fails the ID/question check and is ignored, as any stray datagram is.
-#[derive(Debug, Default)]
-pub struct LookupSockets {
+///
+/// It can also carry work to do while the first question is out ([`LookupSockets::
+/// with_work_while_waiting`]): after its first datagram is sent and before its answer is
+/// read, the process would otherwise only wait for the nameserver.
+#[derive(Default)]
+pub struct LookupSockets<'w> {
     udp: Option<udp::LookupSocket>,
     ids: IdPool,
     /// The encoded query of the current question (its buffer serves every question).
     query: Vec<u8>,
+    /// Run once, while the first question sent over UDP is out.
+    while_waiting: Option<&'w mut dyn FnMut()>,
 }
 
-impl LookupSockets {
+impl std::fmt::Debug for LookupSockets<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LookupSockets")
+            .field("udp", &self.udp)
+            .field("ids", &self.ids)
+            .field("work_while_waiting", &self.while_waiting.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LookupSockets<'static> {
     /// Nothing opened yet.
     pub fn new() -> Self {
         LookupSockets::default()
+    }
+}
+
+impl<'w> LookupSockets<'w> {
+    /// Nothing opened yet; `work` runs once, after the first datagram of the first question
+    /// that goes out over UDP is sent and before its answer is read: work the caller would do
+    /// after the lookup anyway, hidden in the round trip. Never run when no question goes out
+    /// (all answered from caches) or only over TCP.
+    pub fn with_work_while_waiting(work: &'w mut dyn FnMut()) -> Self {
+        LookupSockets {
+            while_waiting: Some(work),
+            ..LookupSockets::default()
+        }
     }
 }
 
@@ -225,7 +254,7 @@ impl Transport for SystemTransport {
 
     fn exchange_in(
         &self,
-        sockets: &mut LookupSockets,
+        sockets: &mut LookupSockets<'_>,
         qname: &str,
         qtype: u16,
         config: &TransportConfig,
@@ -239,7 +268,12 @@ impl Transport for SystemTransport {
             edns_udp_size: config.edns0.then_some(wire::EDNS_UDP_SIZE),
             authentic_data: config.trust_ad,
         };
-        let LookupSockets { udp, ids, query } = sockets;
+        let LookupSockets {
+            udp,
+            ids,
+            query,
+            while_waiting,
+        } = sockets;
         let id = ids.next()?;
         query.clear();
         query.reserve(wire::MAX_UDP_PLAIN);
@@ -271,7 +305,7 @@ impl Transport for SystemTransport {
             return tcp::exchange(&question, &sequence, Tally::default(), false);
         }
         let order = self.rtt.order(servers, start, started);
-        match udp::exchange(&question, &order, &self.rtt, udp)? {
+        match udp::exchange(&question, &order, &self.rtt, udp, while_waiting)? {
             udp::UdpOutcome::Answered(exchange) => Ok(exchange),
             udp::UdpOutcome::Truncated { server, tally } => {
                 // The same server first (it has the full answer), then the others in order.

@@ -139,6 +139,23 @@ fn questions_of_one_lookup_share_a_socket_and_ignore_earlier_answers() {
 }
 
 #[test]
+fn work_while_waiting_runs_once_per_lookup() {
+    let server = FakeServer::start(Script::answering(GOOD));
+    let transport = SystemTransport::new();
+    let config = config(&[&server], ms(5000), 2);
+    let mut runs = 0;
+    let mut work = || runs += 1;
+    let mut sockets = LookupSockets::with_work_while_waiting(&mut work);
+    for qtype in [rtype::A, rtype::AAAA, rtype::A] {
+        transport
+            .exchange_in(&mut sockets, QNAME, qtype, &config)
+            .expect("answered");
+    }
+    drop(sockets);
+    assert_eq!(runs, 1);
+}
+
+#[test]
 fn dead_first_server_fails_over_fast_and_moves_behind() {
     let dead = FakeServer::start(Script::silent());
     let good = FakeServer::start(Script::answering(GOOD));

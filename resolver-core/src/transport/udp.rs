@@ -26,18 +26,18 @@
 //! fresh 64 KiB zeroed block is sixteen page faults plus a 64 KiB memset, more than the rest
 //! of a cold question costs (issue 6: most of the first lookup's page faults were these).
 
-use std::cell::Cell;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
-
-use socket2::{Domain, Socket, Type};
 
 use super::retransmit::{PlannedSend, RetransmitSchedule};
 use super::rtt::RttTable;
 use super::{Exchange, Question, Tally, asks_elsewhere};
 use crate::error::Error;
 use crate::wire;
+
+mod socket;
+pub(super) use socket::LookupSocket;
 
 /// Largest UDP answer used as received; a longer one is re-asked over TCP (module docs).
 pub(crate) const MAX_UDP_ANSWER: usize = 4096;
@@ -74,93 +74,6 @@ struct ServerTrack {
     answered: bool,
 }
 
-/// The UDP socket the questions of one lookup share (module docs).
-#[derive(Debug)]
-pub(super) struct LookupSocket {
-    socket: UdpSocket,
-    /// The receive timeout set on `socket` (`None`: none yet).
-    read_timeout: Cell<Option<Duration>>,
-    /// An unconnected `[::]:0` socket reaching IPv4 servers through v4-mapped addresses.
-    dual_stack: bool,
-    /// The one server this socket is connected to.
-    peer: Option<SocketAddr>,
-}
-
-impl LookupSocket {
-    /// A socket for these servers: connected to the only one, else (several) IPv4 when all
-    /// are IPv4, else dual-stack `[::]:0` (v4 servers reached through v4-mapped addresses),
-    /// falling back to IPv4 when IPv6 is unavailable. Dual-stack relies on Linux's default
-    /// `net.ipv6.bindv6only = 0`: std offers no safe way to clear `IPV6_V6ONLY`, and this
-    /// crate has no unsafe code.
-    fn open(servers: &[SocketAddr]) -> Result<Self, Error> {
-        if let &[server] = servers {
-            // socket2 sets SOCK_CLOEXEC, as std does: the shim's sockets must not leak into
-            // programs the host process executes.
-            let socket = Socket::new(Domain::for_address(server), Type::DGRAM, None)
-                .and_then(|socket| socket.connect(&server.into()).map(|()| socket))
-                .map_err(|e| Error::io(Some(server), e))?;
-            return Ok(LookupSocket {
-                socket: socket.into(),
-                read_timeout: Cell::new(None),
-                dual_stack: false,
-                peer: Some(server),
-            });
-        }
-        let bound = |socket: UdpSocket, dual_stack| LookupSocket {
-            socket,
-            read_timeout: Cell::new(None),
-            dual_stack,
-            peer: None,
-        };
-        if servers.iter().any(SocketAddr::is_ipv6)
-            && let Ok(socket) = UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0))
-        {
-            return Ok(bound(socket, true));
-        }
-        UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
-            .map(|socket| bound(socket, false))
-            .map_err(|e| Error::io(None, e))
-    }
-
-    /// Makes the next receive wait `wait`, give or take [`MIN_WAIT`]: the timeout already
-    /// set is kept when it is that close. Each question of a lookup waits about one RTO from
-    /// a fresh send, so this saves a `setsockopt` per question after the first. Waking early
-    /// costs one more turn of the receive loop; waking late delays a retransmission (timers
-    /// of 50 ms and more) by under a millisecond, the precision the loop already has (it
-    /// never waits less than [`MIN_WAIT`]).
-    fn wait_about(&self, wait: Duration) -> io::Result<()> {
-        if let Some(set) = self.read_timeout.get()
-            && set.abs_diff(wait) < MIN_WAIT
-        {
-            return Ok(());
-        }
-        self.socket.set_read_timeout(Some(wait))?;
-        self.read_timeout.set(Some(wait));
-        Ok(())
-    }
-
-    /// Whether this socket was opened for these servers (a lookup's servers never change,
-    /// but [`super::LookupSockets`] is public and could be handed another configuration).
-    fn serves(&self, servers: &[SocketAddr]) -> bool {
-        match (self.peer, servers) {
-            (Some(peer), &[server]) => peer == server,
-            (None, [_, _, ..]) => self.dual_stack || servers.iter().all(SocketAddr::is_ipv4),
-            _ => false,
-        }
-    }
-
-    /// The lookup's socket in `slot` if it serves `servers`, else a new one put there.
-    fn reuse_or_open<'s>(
-        slot: &'s mut Option<LookupSocket>,
-        servers: &[SocketAddr],
-    ) -> Result<&'s LookupSocket, Error> {
-        if let Some(socket) = slot.take_if(|socket| socket.serves(servers)) {
-            return Ok(slot.insert(socket));
-        }
-        Ok(slot.insert(LookupSocket::open(servers)?))
-    }
-}
-
 /// Where to send a datagram for `server` from a socket of the given family.
 fn destination(server: SocketAddr, dual_stack: bool) -> Option<SocketAddr> {
     match (server.ip(), dual_stack) {
@@ -184,6 +97,7 @@ pub(super) fn exchange(
     order: &[usize],
     rtt: &RttTable,
     socket: &mut Option<LookupSocket>,
+    while_waiting: &mut Option<&mut dyn FnMut()>,
 ) -> Result<UdpOutcome, Error> {
     let socket = LookupSocket::reuse_or_open(socket, q.servers)?;
     let mut attempt = Attempt::new(q, order, rtt, socket);
@@ -192,6 +106,13 @@ pub(super) fn exchange(
         let now = q.started.elapsed();
         if let Some(send) = attempt.schedule.next_send().filter(|send| send.at <= now) {
             attempt.send(send, now);
+            continue;
+        }
+        // The lookup's work for the wait, once a datagram is out; then the clock again.
+        if attempt.tally.queries_sent > 0
+            && let Some(work) = while_waiting.take()
+        {
+            work();
             continue;
         }
         let deadline = attempt.schedule.deadline();
@@ -415,6 +336,8 @@ fn is_transient(e: &io::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv6Addr;
+
     use super::*;
 
     #[test]

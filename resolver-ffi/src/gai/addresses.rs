@@ -118,9 +118,17 @@ fn lookup_family(
         family,
         addrconfig: false,
     };
+    // Both families asked: the answer likely has two or more addresses, and their sort needs
+    // gai.conf. Read it while the first question is out, not after the answer (issue 6); a
+    // warm lookup, or one the hosts file answers, sends nothing and runs none of this.
+    let mut load_policy = || {
+        if family == Family::Unspec {
+            state.policy();
+        }
+    };
     state
         .resolver()
-        .lookup_with_events(name, options, &mut log_query)
+        .lookup_overlapping(name, options, &mut log_query, &mut load_policy)
         .map_err(|error| match classify(&error) {
             None => Missed::Bypass("nsswitch source not handled by nodecache"),
             Some(failure) => {
