@@ -37,7 +37,7 @@ use crate::error::Error;
 use crate::lookup::QueryOutcome;
 use crate::policy::{SearchMode, SearchPolicy};
 use crate::stats::{Stats, StatsSnapshot};
-use crate::transport::{Transport, TransportConfig};
+use crate::transport::{LookupSockets, Transport, TransportConfig};
 
 /// Address family asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,6 +151,34 @@ impl Resolver {
         options: LookupOptions,
         on_event: &mut dyn FnMut(&QueryEvent<'_>),
     ) -> Result<Arc<LookupAnswer>, Error> {
+        self.lookup_with_sockets(host, options, on_event, LookupSockets::new())
+    }
+
+    /// [`Resolver::lookup_with_events`], running `work` once while the lookup's first
+    /// question is out (after its first datagram is sent, before its answer is read): work
+    /// the caller expects to do after the lookup, hidden in the nameserver's round trip
+    /// instead of added to it ([`LookupSockets::with_work_while_waiting`]). Not run when no
+    /// question goes out (an answer from the caches or the hosts file).
+    pub fn lookup_overlapping(
+        &self,
+        host: &str,
+        options: LookupOptions,
+        on_event: &mut dyn FnMut(&QueryEvent<'_>),
+        work: &mut dyn FnMut(),
+    ) -> Result<Arc<LookupAnswer>, Error> {
+        let sockets = LookupSockets::with_work_while_waiting(work);
+        self.lookup_with_sockets(host, options, on_event, sockets)
+    }
+
+    /// The lookup behind both: `sockets` (one UDP socket and ID pool for all the questions
+    /// of this lookup) is closed when it ends.
+    fn lookup_with_sockets(
+        &self,
+        host: &str,
+        options: LookupOptions,
+        on_event: &mut dyn FnMut(&QueryEvent<'_>),
+        mut sockets: LookupSockets<'_>,
+    ) -> Result<Arc<LookupAnswer>, Error> {
         Stats::add(&self.stats.lookups, 1);
         if let Some(answer) = answer::numeric(host, options.family) {
             return answer.map(Arc::new);
@@ -167,7 +195,15 @@ impl Resolver {
         }
         Stats::add(&self.stats.cache_misses, 1);
         let derived = self.derived(&config);
-        let answer = engine::resolve(self, &config, &derived, host, options, on_event);
+        let answer = engine::resolve(
+            self,
+            &config,
+            &derived,
+            host,
+            options,
+            on_event,
+            &mut sockets,
+        );
         if let (Some(cache), Some(key), Ok(answer)) = (&self.results, &key, &answer) {
             cache.insert(key, answer.clone(), answer.ttl, answer.is_negative(), now);
         }

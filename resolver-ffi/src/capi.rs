@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use crate::state::{disabled, existing_state, state};
+use crate::state::{disabled, existing_state};
 
 /// Counters of the lookups this process made through the shim (since it started, or since
 /// it was forked: a child counts its own).
@@ -41,7 +41,8 @@ pub unsafe extern "C" fn nodecache_stats(out: *mut NodecacheStats) -> c_int {
             return -1;
         }
         let stats = existing_state()
-            .map(|s| s.resolver.stats())
+            .and_then(|s| s.built_resolver())
+            .map(|r| r.stats())
             .unwrap_or_default();
         let copy = NodecacheStats {
             queries_sent: stats.queries_sent,
@@ -66,8 +67,11 @@ pub unsafe extern "C" fn nodecache_stats(out: *mut NodecacheStats) -> c_int {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nodecache_cache_flush() {
     ffi_boundary!((), {
-        if !disabled() {
-            state().resolver.flush_cache();
+        // A resolver not built yet has nothing cached.
+        if !disabled()
+            && let Some(resolver) = existing_state().and_then(|s| s.built_resolver())
+        {
+            resolver.flush_cache();
         }
     })
 }

@@ -76,7 +76,7 @@ pub(crate) fn decide_host(name: &CStr, af: c_int) -> HostDecision {
         family,
         addrconfig: false,
     };
-    match state().resolver.lookup(text, options) {
+    match state().resolver().lookup(text, options) {
         Ok(answer) => {
             let addrs: Vec<IpAddr> = answer
                 .addrs

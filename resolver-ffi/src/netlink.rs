@@ -5,7 +5,7 @@
 //! Why not the `/proc` files resolver-core reads: `/proc/net/fib_trie` alone costs ~15 µs per
 //! read on the benchmark VM (the kernel prints both routing tables), `/proc/net/if_inet6`
 //! another open/read/close, and the sort used `getifaddrs` on top (glibc's dumps links and
-//! addresses over netlink). One dump is six system calls and answers all three (issue 6: the
+//! addresses over netlink). One dump is five system calls and answers all three (issue 6: the
 //! cold lookup). Any failure returns `None` and the callers fall back to the `/proc` files.
 //!
 //! Messages are read octet by octet from the receive buffer (`from_ne_bytes`), never through
@@ -14,6 +14,10 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::raw::c_void;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use resolver_core::addrconfig::FamiliesSeen;
 
@@ -34,10 +38,13 @@ const IFADDRMSG_LEN: usize = 8;
 const RTATTR_LEN: usize = 4;
 /// Sequence number of our one request (the socket is ours alone, so any value works).
 const SEQUENCE: u32 = 1;
-/// Receive buffer: the kernel's dump messages are at most a page (NLMSG_GOODSIZE) until a
-/// larger receive buffer is seen; a longer datagram (MSG_TRUNC) makes the dump fail over to
-/// `/proc` rather than be misread. glibc uses one page as well.
-const RECEIVE_BUFFER: usize = 8192;
+/// Receive buffer: the kernel's dump datagrams are at most a page (NLMSG_GOODSIZE) unless a
+/// larger receive buffer was seen (it sizes later ones by the largest receive, up to 32 KiB),
+/// so one page always suffices; a longer datagram (MSG_TRUNC) makes the dump fail over to
+/// `/proc` rather than be misread. glibc uses one page as well. One page, not two: the
+/// zeroed buffer is on the stack of a process's first lookup, where every new page is a
+/// page fault.
+const RECEIVE_BUFFER: usize = 4096;
 
 /// One configured address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,12 +72,48 @@ pub(crate) fn families(addresses: &[HostAddress]) -> FamiliesSeen {
 }
 
 /// [`families`] from a netlink dump, or from resolver-core's `/proc` reading when netlink
-/// is unavailable (seccomp profiles sometimes forbid `AF_NETLINK`).
+/// is unavailable (seccomp profiles sometimes forbid `AF_NETLINK`). The dump is kept for
+/// the sort ([`recent_addresses`]).
 pub(crate) fn detect_families() -> FamiliesSeen {
     match addresses() {
-        Some(list) => families(&list),
+        Some(list) => {
+            let seen = families(&list);
+            remember(list.into());
+            seen
+        }
         None => resolver_core::addrconfig::detect(),
     }
+}
+
+/// How long a dump serves later callers: the shim's address-family and source caches are
+/// renewed at most once a second too.
+const DUMP_REUSED_FOR: Duration = Duration::from_secs(1);
+
+/// The last successful dump and when it was taken, so that the first sort of a process uses
+/// the dump `AI_ADDRCONFIG` took a moment before, as glibc's `__check_pf` serves both from
+/// one dump (with a default route every destination has a source, and the sort wants the
+/// interface list). Only ever `try_lock`ed: a fork while another thread holds it must not
+/// leave the child waiting; a busy lock just means a fresh dump.
+static LAST_DUMP: Mutex<Option<(Instant, Arc<[HostAddress]>)>> = Mutex::new(None);
+
+fn remember(list: Arc<[HostAddress]>) {
+    if let Some(mut last) = LAST_DUMP.try_lock() {
+        *last = Some((Instant::now(), list));
+    }
+}
+
+/// The addresses from a dump less than [`DUMP_REUSED_FOR`] old, else from a new one; `None`
+/// when a new dump failed.
+pub(crate) fn recent_addresses() -> Option<Arc<[HostAddress]>> {
+    if let Some(last) = LAST_DUMP.try_lock()
+        && let Some((taken, list)) = last.as_ref()
+        && taken.elapsed() < DUMP_REUSED_FOR
+    {
+        return Some(Arc::clone(list));
+    }
+    let list: Arc<[HostAddress]> = addresses()?.into();
+    remember(Arc::clone(&list));
+    Some(list)
 }
 
 /// Every IPv4 and IPv6 address of the host's network namespace, or `None` when the dump
@@ -89,7 +132,6 @@ pub(crate) fn addresses() -> Option<Vec<HostAddress>> {
     }
     // SAFETY: `fd` is a socket we just opened and own; OwnedFd closes it once.
     let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-    set_receive_timeout(&socket)?;
     send_request(&socket)?;
     let mut found = Vec::new();
     let mut buf = [0u8; RECEIVE_BUFFER];
@@ -108,29 +150,27 @@ pub(crate) fn addresses() -> Option<Vec<HostAddress>> {
 /// for the `/proc` files.
 const MAX_DATAGRAMS: usize = 1024;
 
-/// Longest wait for one datagram of the dump. The kernel answers a dump at once; this only
-/// bounds a receive that would otherwise block forever (then the `/proc` files are read).
-const RECEIVE_TIMEOUT: libc::timeval = libc::timeval {
-    tv_sec: 1,
-    tv_usec: 0,
-};
+/// Longest wait for one datagram of the dump, in milliseconds. The kernel answers a dump at
+/// once (the first datagram is queued by the request's `sendto`, the next ones by each
+/// receive), so a receive finds its datagram waiting; the wait only bounds one that would
+/// otherwise block forever (then the `/proc` files are read). Non-blocking receives with a
+/// `poll` only when nothing is there, rather than a receive timeout on the socket: one
+/// `setsockopt` less per dump.
+const RECEIVE_TIMEOUT_MS: libc::c_int = 1000;
 
-/// SO_RCVTIMEO on the netlink socket (a timed-out receive fails with EAGAIN: `None`).
-fn set_receive_timeout(socket: &OwnedFd) -> Option<()> {
+/// Waits until `socket` has a datagram; `None` after [`RECEIVE_TIMEOUT_MS`] or on errors.
+fn wait_readable(socket: &OwnedFd) -> Option<()> {
     use std::os::fd::AsRawFd;
-    let timeout = RECEIVE_TIMEOUT;
-    // SAFETY: `timeout` is a valid timeval for the whole call and the length is its
-    // size; `socket` is an open socket we own.
-    let set = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&raw const timeout).cast::<c_void>(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
+    let mut poll = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
     };
-    (set == 0).then_some(())
+    // SAFETY: one valid pollfd for the whole call.
+    let ready = unsafe { libc::poll(&raw mut poll, 1, RECEIVE_TIMEOUT_MS) };
+    let interrupted =
+        ready < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted;
+    (ready > 0 || interrupted).then_some(())
 }
 
 /// `RTM_GETADDR` with `NLM_F_DUMP` for every family, to the kernel (port 0).
@@ -168,10 +208,11 @@ fn send_request(socket: &OwnedFd) -> Option<()> {
 }
 
 /// One datagram from the kernel into `buf`; its length, `None` on errors and on a datagram
-/// longer than `buf` (MSG_TRUNC makes recvfrom report the full length).
+/// longer than `buf` (MSG_TRUNC makes recvfrom report the full length) and when none came
+/// within [`RECEIVE_TIMEOUT_MS`].
 fn receive(socket: &OwnedFd, buf: &mut [u8]) -> Option<usize> {
     use std::os::fd::AsRawFd;
-    // Bounded: an interrupted receive or a stray sender is retried a few times only.
+    // Bounded: an interrupted or early receive, or a stray sender, is retried a few times only.
     for _ in 0..16 {
         // SAFETY: as for send_request.
         let mut from: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
@@ -182,16 +223,18 @@ fn receive(socket: &OwnedFd, buf: &mut [u8]) -> Option<usize> {
                 socket.as_raw_fd(),
                 buf.as_mut_ptr().cast::<c_void>(),
                 buf.len(),
-                libc::MSG_TRUNC,
+                libc::MSG_TRUNC | libc::MSG_DONTWAIT,
                 (&raw mut from).cast::<libc::sockaddr>(),
                 &mut from_len,
             )
         };
         let Ok(len) = usize::try_from(received) else {
-            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
+            match std::io::Error::last_os_error().kind() {
+                std::io::ErrorKind::Interrupted => {}
+                std::io::ErrorKind::WouldBlock => wait_readable(socket)?,
+                _ => return None,
             }
-            return None;
+            continue;
         };
         if from.nl_pid != 0 {
             // Not from the kernel: ignore it (nobody else knows our port, but be strict).
@@ -418,6 +461,19 @@ mod tests {
             ipv6: false,
         };
         assert_eq!(families(&lo), none);
+    }
+
+    #[test]
+    fn the_sort_reuses_the_dump_addrconfig_took() {
+        // One process per test (nextest): nothing else touches LAST_DUMP meanwhile.
+        let seen = detect_families();
+        let stored = LAST_DUMP
+            .try_lock()
+            .and_then(|last| last.as_ref().map(|(_, list)| Arc::clone(list)))
+            .expect("detect_families keeps its dump");
+        assert_eq!(families(&stored), seen);
+        let for_sort = recent_addresses().expect("a dump");
+        assert!(Arc::ptr_eq(&stored, &for_sort), "a second dump was taken");
     }
 
     #[test]

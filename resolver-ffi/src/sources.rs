@@ -7,10 +7,11 @@
 //! addresses changing within that second are the price.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use socket2::{Domain, Socket, Type};
 
 use crate::order::SourceInfo;
 
@@ -65,11 +66,12 @@ impl SourceCache {
             };
         }
         sources.clear();
+        let mut prober = Prober::for_destinations(destinations);
         sources.extend(destinations.iter().map(|destination| {
             if let Some(known) = table.by_destination.get(destination) {
                 return *known;
             }
-            let found = probe(*destination).map(|addr| {
+            let found = prober.probe(*destination).map(|addr| {
                 let interfaces = table.interfaces.get_or_insert_with(read_interfaces);
                 describe(addr, interfaces)
             });
@@ -79,15 +81,83 @@ impl SourceCache {
     }
 }
 
-/// The local address a UDP socket connected to `destination` gets.
-fn probe(destination: SocketAddr) -> Option<IpAddr> {
-    let local: SocketAddr = match destination {
-        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
-        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
-    };
-    let socket = UdpSocket::bind(local).ok()?;
-    socket.connect(destination).ok()?;
-    socket.local_addr().ok().map(|addr| addr.ip())
+/// The source probes of one sort: the local address a UDP socket connected to each
+/// destination gets. Connected without a `bind` first, as glibc and musl do: `connect(2)`
+/// picks the source address (and a port) by itself. One socket serves every destination, as
+/// glibc's does: an IPv6 one when any destination is IPv6, which reaches IPv4 destinations
+/// through an IPv4 `sockaddr_in` (Linux routes it as IPv4); between probes, a connect to
+/// `AF_UNSPEC` dissolves the association and forgets the source address, so the next
+/// connect chooses its own. A socket and a `close` per destination were most of a sort.
+struct Prober {
+    /// Opened by the first probe.
+    socket: Option<Socket>,
+    /// The socket is IPv6 (else IPv4, all destinations being IPv4).
+    ipv6: bool,
+    /// The last connect succeeded: dissolve it before the next.
+    connected: bool,
+}
+
+impl Prober {
+    fn for_destinations(destinations: &[SocketAddr]) -> Self {
+        Prober {
+            socket: None,
+            ipv6: destinations.iter().any(SocketAddr::is_ipv6),
+            connected: false,
+        }
+    }
+
+    fn probe(&mut self, destination: SocketAddr) -> Option<IpAddr> {
+        if self.socket.is_none() {
+            let domain = if self.ipv6 {
+                Domain::IPV6
+            } else {
+                Domain::IPV4
+            };
+            self.socket = Some(Socket::new(domain, Type::DGRAM, None).ok()?);
+        }
+        let socket = self.socket.as_ref()?;
+        if self.connected {
+            disconnect(socket);
+            self.connected = false;
+        }
+        match socket.connect(&destination.into()) {
+            Ok(()) => self.connected = true,
+            // An IPv6-only socket (`IPV6_V6ONLY`) refuses IPv4 destinations: a socket of
+            // their own, as before.
+            Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => {
+                return probe_alone(destination);
+            }
+            Err(_) => return None,
+        }
+        // An IPv4 source on an IPv6 socket reads as `::ffff:a.b.c.d`.
+        let local = socket.local_addr().ok()?.as_socket()?;
+        Some(local.ip().to_canonical())
+    }
+}
+
+/// `connect(2)` to `AF_UNSPEC`: the socket is no longer connected, and its source address,
+/// never bound explicitly, is chosen again by the next connect (udp(7), glibc's reset).
+fn disconnect(socket: &Socket) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: sockaddr is plain data; all zeros with the family set is a valid AF_UNSPEC
+    // address, valid for the length given for the whole call.
+    unsafe {
+        let mut unspec: libc::sockaddr = std::mem::zeroed();
+        unspec.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+        libc::connect(
+            socket.as_raw_fd(),
+            &raw const unspec,
+            std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+        );
+    }
+}
+
+/// One destination's probe on a socket of its own family.
+fn probe_alone(destination: SocketAddr) -> Option<IpAddr> {
+    let socket = Socket::new(Domain::for_address(destination), Type::DGRAM, None).ok()?;
+    socket.connect(&destination.into()).ok()?;
+    let local = socket.local_addr().ok()?.as_socket()?;
+    Some(local.ip())
 }
 
 /// Prefix length and flags of the source address, as glibc's `__check_pf` list gives them.
@@ -108,9 +178,10 @@ fn describe(addr: IpAddr, interfaces: &[InterfaceAddress]) -> SourceInfo {
     }
 }
 
-/// Every configured address, from one netlink dump ([`crate::netlink`]) when it works.
+/// Every configured address, from a netlink dump ([`crate::netlink`], the one
+/// `AI_ADDRCONFIG` took when it is recent) when it works.
 fn read_interfaces() -> Vec<InterfaceAddress> {
-    let Some(list) = crate::netlink::addresses() else {
+    let Some(list) = crate::netlink::recent_addresses() else {
         return read_interfaces_without_netlink();
     };
     list.iter()
@@ -214,6 +285,22 @@ mod tests {
         };
         let info = describe(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9)), &[lo]);
         assert_eq!(info.prefixlen, 8);
+    }
+
+    #[test]
+    fn one_socket_probes_both_families_each_with_its_own_source() {
+        let v4: SocketAddr = (Ipv4Addr::new(127, 0, 0, 1), 80).into();
+        let v6: SocketAddr = (Ipv6Addr::LOCALHOST, 80).into();
+        if std::net::UdpSocket::bind((Ipv6Addr::LOCALHOST, 0)).is_err() {
+            eprintln!("skipped: no IPv6 loopback here");
+            return;
+        }
+        let mut prober = Prober::for_destinations(&[v4, v6]);
+        // Connected to IPv4 loopback, then to IPv6 loopback: the second source is not the
+        // first one's (the disconnect forgot it), and IPv4 comes back as IPv4.
+        assert_eq!(prober.probe(v4), Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        assert_eq!(prober.probe(v6), Some(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+        assert_eq!(prober.probe(v4), Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
     }
 
     #[test]

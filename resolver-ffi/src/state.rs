@@ -15,6 +15,7 @@
 //! thread, at most once a second (resolver-core).
 
 use std::ptr;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 
 use resolver_core::Resolver;
@@ -28,15 +29,36 @@ use crate::sources::SourceCache;
 /// Everything one process (one side of a fork) uses.
 #[derive(Debug)]
 pub(crate) struct ShimState {
-    /// The resolver (`NODECACHE_CACHE`, `NODECACHE_SEARCH` applied by `from_env`).
-    pub(crate) resolver: Resolver,
+    /// The resolver (`NODECACHE_CACHE`, `NODECACHE_SEARCH` applied by `from_env`), built by
+    /// the first call that resolves a name: numeric hosts and service-only calls need no
+    /// configuration file, as with glibc (issue 6: work only when needed).
+    resolver: OnceLock<Resolver>,
     /// Families with a non-loopback address, glibc's `__check_pf` view.
     pub(crate) addrconfig: AddrConfig,
     /// Source addresses for the result sort.
     pub(crate) sources: SourceCache,
     /// Result-sort tables: glibc's defaults, or `/etc/gai.conf` (read once per process, like
-    /// glibc without `reload yes`).
-    pub(crate) policy: Policy,
+    /// glibc without `reload yes`), read on the first sort of two or more addresses: a lookup
+    /// with one address, or none, has nothing to order (issue 6: work only when needed).
+    policy: OnceLock<Policy>,
+}
+
+impl ShimState {
+    /// The resolver, built from the environment and the configuration files on first use.
+    pub(crate) fn resolver(&self) -> &Resolver {
+        self.resolver
+            .get_or_init(|| ResolverBuilder::from_env().build())
+    }
+
+    /// The resolver if a call built it already (for the C API, which must not build one).
+    pub(crate) fn built_resolver(&self) -> Option<&Resolver> {
+        self.resolver.get()
+    }
+
+    /// The result-sort tables, from `/etc/gai.conf` on first use.
+    pub(crate) fn policy(&self) -> &Policy {
+        self.policy.get_or_init(crate::gai_conf::load)
+    }
 }
 
 static STATE: AtomicPtr<ShimState> = AtomicPtr::new(ptr::null_mut());
@@ -51,10 +73,10 @@ pub(crate) fn state() -> &'static ShimState {
     }
     register_atfork();
     let fresh = Box::into_raw(Box::new(ShimState {
-        resolver: ResolverBuilder::from_env().build(),
+        resolver: OnceLock::new(),
         addrconfig: AddrConfig::with_detector(crate::netlink::detect_families),
         sources: SourceCache::default(),
-        policy: crate::gai_conf::load(),
+        policy: OnceLock::new(),
     }));
     match STATE.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
@@ -79,10 +101,10 @@ pub(crate) fn state() -> &'static ShimState {
 pub fn install_resolver(resolver: Resolver) -> bool {
     register_atfork();
     let fresh = Box::into_raw(Box::new(ShimState {
-        resolver,
+        resolver: OnceLock::from(resolver),
         addrconfig: AddrConfig::with_detector(crate::netlink::detect_families),
         sources: SourceCache::default(),
-        policy: Policy::default(),
+        policy: OnceLock::from(Policy::default()),
     }));
     match STATE.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => true,

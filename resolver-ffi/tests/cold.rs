@@ -3,8 +3,9 @@
 //! process, and this one has one test, so the shim's state does not exist before it.
 //!
 //! `localhost` comes from /etc/hosts: nothing reaches the network. The lookup still reads
-//! every file the shim's state is built from (resolv.conf, host.conf, hosts, nsswitch.conf,
-//! gai.conf) and, for `AI_ADDRCONFIG`, the host's addresses. Reading a file must take one
+//! every file the shim's state is built from (resolv.conf, host.conf, hosts, nsswitch.conf;
+//! gai.conf too when the hosts file gives `localhost` two addresses to sort) and, for
+//! `AI_ADDRCONFIG`, the host's addresses. Reading a file must take one
 //! `read` per page of it plus the one that sees its end, and the addresses none (netlink's
 //! `recvfrom` is not a `read`): `read_to_string` on the `/proc` files took five or six each.
 

@@ -10,7 +10,7 @@ mod watch;
 pub use c_parse::inet_aton_exact;
 pub use hosts::{HostConf, HostEntry, Hosts};
 pub use nsswitch::{HostsSources, NsswitchHosts};
-pub use read::{CHUNK, read_whole};
+pub use read::{CHUNK, read_whole, with_whole};
 pub use resolv_conf::{MAX_NAMESERVERS, MAX_SEARCH_DOMAINS, ResolvConf};
 pub use watch::{ConfigPaths, SystemConfig, WatchedConfig};
 

@@ -86,9 +86,11 @@ struct FileStates {
     nsswitch: Option<Stamp>,
     host_conf: Option<Stamp>,
     /// The `multi` host.conf asks for, and the one the current hosts were built with; they
-    /// differ when the hosts file could not be re-read after host.conf changed.
+    /// differ when the hosts file could not be re-read after host.conf changed. `None`: the
+    /// hosts were built at load, to read host.conf themselves when a lookup needs it (module
+    /// docs of [`Hosts`]); the first check reads host.conf and rebuilds them with its value.
     wanted_multi: bool,
-    hosts_multi: bool,
+    hosts_multi: Option<bool>,
 }
 
 /// A file's identity and version, or its absence.
@@ -137,9 +139,12 @@ impl WatchedConfig {
         };
         let mut resolv = ResolvConf::parse(&text(&paths.resolv_conf, &mut files.resolv_conf));
         resolv.apply_env(localdomain.as_deref(), res_options.as_deref());
-        let multi = HostConf::parse(&text(&paths.host_conf, &mut files.host_conf)).multi;
-        (files.wanted_multi, files.hosts_multi) = (multi, multi);
-        let hosts = Hosts::parse_with_multi(&text(&paths.hosts, &mut files.hosts), multi);
+        // host.conf only when a lookup needs its `multi` (a name on two lines): a first lookup
+        // of any other name does not open it (issue 6). glibc reads it at its first lookup.
+        let hosts = Hosts::with_host_conf(
+            text(&paths.hosts, &mut files.hosts),
+            paths.host_conf.clone(),
+        );
         let nsswitch = NsswitchHosts::parse(&text(&paths.nsswitch, &mut files.nsswitch));
         let config = SystemConfig {
             resolv: Arc::new(resolv),
@@ -211,12 +216,12 @@ impl WatchedConfig {
         {
             files.wanted_multi = HostConf::parse(text.as_deref().unwrap_or_default()).multi;
         }
-        // A new `multi` needs the hosts file again even when the file itself is unchanged.
-        let force = files.wanted_multi != files.hosts_multi;
+        // A new `multi` needs the hosts file again even when the file itself is unchanged (and
+        // so do hosts that read host.conf themselves: the first check settles their `multi`).
+        let force = files.hosts_multi != Some(files.wanted_multi);
         if let Outcome::Changed(text) = refresh(&self.paths.hosts, &mut files.hosts, force) {
-            let hosts =
-                Hosts::parse_with_multi(text.as_deref().unwrap_or_default(), files.wanted_multi);
-            files.hosts_multi = files.wanted_multi;
+            let hosts = Hosts::from_text(text.unwrap_or_default(), files.wanted_multi);
+            files.hosts_multi = Some(files.wanted_multi);
             changed |= replace_if_different(&mut new.hosts, hosts);
         }
         if let Outcome::Changed(text) = refresh(&self.paths.nsswitch, &mut files.nsswitch, false) {
@@ -269,7 +274,11 @@ fn refresh(path: &Path, stamp: &mut Option<Stamp>, force: bool) -> Outcome {
         return Outcome::Unreadable;
     };
     *stamp = Some(Stamp::of(&metadata));
-    Outcome::Changed(Some(String::from_utf8_lossy(&bytes).into_owned()))
+    // Valid UTF-8 (every real configuration file) becomes the text without a copy; the lossy
+    // conversion, ten times slower per octet, only for a file that needs it.
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|invalid| String::from_utf8_lossy(invalid.as_bytes()).into_owned());
+    Outcome::Changed(Some(text))
 }
 
 /// Errors glibc treats as "the file is not there" (`ENOENT`, `ENOTDIR`).

@@ -12,6 +12,7 @@ use crate::config::{HostsSources, SystemConfig};
 use crate::error::Error;
 use crate::lookup::{FailureKind, Lookup, QueryOutcome, QueryTypes, Step};
 use crate::stats::Stats;
+use crate::transport::LookupSockets;
 use crate::wire::{self, rcode, rtype};
 
 /// One question of a lookup, as `nodecache resolve` and the shim's log show it.
@@ -46,6 +47,7 @@ pub(super) fn resolve(
     host: &str,
     options: LookupOptions,
     on_event: &mut dyn FnMut(&QueryEvent<'_>),
+    sockets: &mut LookupSockets<'_>,
 ) -> Result<Arc<LookupAnswer>, Error> {
     let (files, dns, files_first) = match &config.nsswitch.sources {
         HostsSources::Serve {
@@ -62,7 +64,7 @@ pub(super) fn resolve(
         return Ok(Arc::new(answer));
     }
     let result = if dns {
-        from_dns(resolver, config, derived, host, options, on_event)
+        from_dns(resolver, config, derived, host, options, on_event, sockets)
     } else {
         Err(Error::NxDomain)
     };
@@ -97,9 +99,11 @@ fn from_hosts(
         return None;
     }
     Stats::add(&resolver.stats.hosts_hits, 1);
+    // A scanned entry (the file's first lookup) is moved, an indexed one copied.
+    let entry = entry.into_owned();
     Some(LookupAnswer::positive(
-        entry.addrs.clone(),
-        entry.canonical.clone(),
+        entry.addrs,
+        entry.canonical,
         Source::Hosts,
         HOSTS_TTL,
     ))
@@ -137,6 +141,7 @@ fn from_dns(
     host: &str,
     options: LookupOptions,
     on_event: &mut dyn FnMut(&QueryEvent<'_>),
+    sockets: &mut LookupSockets<'_>,
 ) -> Result<Arc<LookupAnswer>, Error> {
     let plan = derived.policy.plan(host)?;
     let mut lookup = Lookup::new(plan, query_types(resolver, config, options));
@@ -162,7 +167,7 @@ fn from_dns(
                 return Ok(Arc::new(LookupAnswer::negative(negative, ttl)));
             }
         };
-        let (outcome, outcome_ttl) = ask(resolver, derived, &name, qtype, on_event);
+        let (outcome, outcome_ttl) = ask(resolver, derived, sockets, &name, qtype, on_event);
         ttl = ttl.min(outcome_ttl);
         lookup.record(Arc::unwrap_or_clone(outcome));
     }
@@ -172,6 +177,7 @@ fn from_dns(
 fn ask(
     resolver: &Resolver,
     derived: &Derived,
+    sockets: &mut LookupSockets<'_>,
     name: &str,
     qtype: u16,
     on_event: &mut dyn FnMut(&QueryEvent<'_>),
@@ -193,7 +199,9 @@ fn ask(
         });
         return (value, remaining);
     }
-    let exchange = resolver.transport.exchange(name, qtype, &derived.transport);
+    let exchange = resolver
+        .transport
+        .exchange_in(sockets, name, qtype, &derived.transport);
     let (outcome, ttl, server, over_tcp, sent) = match exchange {
         Ok(exchange) => {
             Stats::add(

@@ -7,7 +7,7 @@ use parking_lot::Mutex;
 use testbed::zone::{MemoryZone, a, aaaa, cname};
 
 use super::*;
-use crate::transport::{Exchange, Transport, TransportConfig};
+use crate::transport::{Exchange, LookupSockets, Transport, TransportConfig};
 use crate::wire::rtype;
 
 /// A zone in memory behind the `Transport` seam, recording every question asked.
@@ -15,6 +15,8 @@ use crate::wire::rtype;
 struct ScriptedTransport {
     zone: MemoryZone,
     asked: Mutex<Vec<(String, u16)>>,
+    /// Per question: the address of the [`LookupSockets`] it was asked with.
+    sockets_used: Mutex<Vec<usize>>,
 }
 
 impl ScriptedTransport {
@@ -44,6 +46,19 @@ impl Transport for ScriptedTransport {
             retransmits: 0,
             tcp_fallback: false,
         })
+    }
+
+    fn exchange_in(
+        &self,
+        sockets: &mut LookupSockets<'_>,
+        qname: &str,
+        qtype: u16,
+        config: &TransportConfig,
+    ) -> Result<Exchange, Error> {
+        self.sockets_used
+            .lock()
+            .push(std::ptr::from_mut(sockets) as usize);
+        self.exchange(qname, qtype, config)
     }
 }
 
@@ -103,6 +118,19 @@ const BOTH: LookupOptions = LookupOptions {
 
 fn ips(answer: &LookupAnswer) -> Vec<String> {
     answer.addrs.iter().map(IpAddr::to_string).collect()
+}
+
+#[test]
+fn the_questions_of_one_lookup_share_its_sockets() {
+    let f = pod();
+    f.resolver.lookup("www.example.com", BOTH).unwrap();
+    let used = f.transport.sockets_used.lock().clone();
+    assert_eq!(
+        used.len(),
+        3,
+        "every question asked with the lookup's sockets"
+    );
+    assert!(used.iter().all(|&s| s == used[0]), "{used:?}");
 }
 
 #[test]

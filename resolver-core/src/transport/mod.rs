@@ -109,10 +109,117 @@ pub trait Transport: Send + Sync + Debug {
         qtype: u16,
         config: &TransportConfig,
     ) -> Result<Exchange, Error>;
+
+    /// [`Transport::exchange`] for one question of a lookup whose questions share `sockets`
+    /// (the lookup drops it when it ends). The default ignores them.
+    fn exchange_in(
+        &self,
+        sockets: &mut LookupSockets<'_>,
+        qname: &str,
+        qtype: u16,
+        config: &TransportConfig,
+    ) -> Result<Exchange, Error> {
+        let _ = sockets;
+        self.exchange(qname, qtype, config)
+    }
 }
 
-/// The real transport: blocking sockets, one fresh UDP socket (random port, random ID) per
-/// question, no background threads (it runs inside host processes via the shim).
+/// What the questions of one lookup share: its UDP socket (opened by the first question that
+/// goes out, closed when this is dropped) and a pool of random query IDs.
+///
+/// One socket per lookup rather than per question, as glibc asks A and AAAA from one socket:
+/// a fresh socket is `socket` + `bind` + `close` per question, most of what a question on
+/// loopback costs besides the round trip (issue 6). RFC 5452 §9.2 asks for an unpredictable
+/// source port and ID per query and "multiple different source ports simultaneously in case
+/// of multiple outstanding queries". The port is still the kernel's random ephemeral port,
+/// new for every lookup; the questions sharing it are never outstanding together (A, then
+/// AAAA, then the next candidate: SPEC §4); each has its own random ID; and an off-path
+/// attacker who could learn the port of the first question could learn that of a fresh
+/// socket just as well, while with one nameserver the socket is connected and the kernel
+/// drops datagrams from any other address or port. A late answer to an earlier question
+/// fails the ID/question check and is ignored, as any stray datagram is.
+///
+/// It can also carry work to do while the first question is out ([`LookupSockets::
+/// with_work_while_waiting`]): after its first datagram is sent and before its answer is
+/// read, the process would otherwise only wait for the nameserver.
+#[derive(Default)]
+pub struct LookupSockets<'w> {
+    udp: Option<udp::LookupSocket>,
+    ids: IdPool,
+    /// The encoded query of the current question (its buffer serves every question).
+    query: Vec<u8>,
+    /// Run once, while the first question sent over UDP is out.
+    while_waiting: Option<&'w mut dyn FnMut()>,
+}
+
+impl std::fmt::Debug for LookupSockets<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LookupSockets")
+            .field("udp", &self.udp)
+            .field("ids", &self.ids)
+            .field("work_while_waiting", &self.while_waiting.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LookupSockets<'static> {
+    /// Nothing opened yet.
+    pub fn new() -> Self {
+        LookupSockets::default()
+    }
+}
+
+impl<'w> LookupSockets<'w> {
+    /// Nothing opened yet; `work` runs once, after the first datagram of the first question
+    /// that goes out over UDP is sent and before its answer is read: work the caller would do
+    /// after the lookup anyway, hidden in the round trip. Never run when no question goes out
+    /// (all answered from caches) or only over TCP.
+    pub fn with_work_while_waiting(work: &'w mut dyn FnMut()) -> Self {
+        LookupSockets {
+            while_waiting: Some(work),
+            ..LookupSockets::default()
+        }
+    }
+}
+
+/// Query IDs from one `getrandom` call: eight IDs per 16 octets instead of a system call per
+/// question. They are as unpredictable as one-by-one reads of the same generator.
+#[derive(Debug)]
+struct IdPool {
+    octets: [u8; 16],
+    /// Octets of `octets` already used.
+    used: usize,
+}
+
+impl Default for IdPool {
+    /// Empty: the first ID fills it.
+    fn default() -> Self {
+        IdPool {
+            octets: [0; 16],
+            used: 16,
+        }
+    }
+}
+
+impl IdPool {
+    /// The next random ID, refilling the pool when it is used up.
+    fn next(&mut self) -> Result<u16, Error> {
+        if self.used >= self.octets.len() {
+            random_fill(&mut self.octets)?;
+            self.used = 0;
+        }
+        let id = match self.octets.get(self.used..self.used + 2) {
+            Some(&[high, low]) => u16::from_be_bytes([high, low]),
+            _ => return Err(Error::io(None, io::Error::other("query ID pool"))),
+        };
+        self.used += 2;
+        Ok(id)
+    }
+}
+
+/// The real transport: blocking sockets, one UDP socket per lookup (random port, connected
+/// when there is one nameserver; [`LookupSockets`]) and a random ID per question, no
+/// background threads (it runs inside host processes via the shim).
 ///
 /// UDP first ([`RetransmitSchedule`]: retransmit after the RTO to the next server, backing
 /// off), TCP for the same server when the answer has TC set (then the other servers), TCP only
@@ -142,6 +249,16 @@ impl Transport for SystemTransport {
         qtype: u16,
         config: &TransportConfig,
     ) -> Result<Exchange, Error> {
+        self.exchange_in(&mut LookupSockets::new(), qname, qtype, config)
+    }
+
+    fn exchange_in(
+        &self,
+        sockets: &mut LookupSockets<'_>,
+        qname: &str,
+        qtype: u16,
+        config: &TransportConfig,
+    ) -> Result<Exchange, Error> {
         let servers = config.nameservers.as_slice();
         if servers.is_empty() {
             return Err(Error::NoNameservers);
@@ -151,10 +268,16 @@ impl Transport for SystemTransport {
             edns_udp_size: config.edns0.then_some(wire::EDNS_UDP_SIZE),
             authentic_data: config.trust_ad,
         };
-        let id = random_id()?;
-        let mut query = Vec::with_capacity(wire::MAX_UDP_PLAIN);
-        wire::encode_query(&mut query, id, qname, qtype, flags)
-            .map_err(|e| invalid_name(qname, e))?;
+        let LookupSockets {
+            udp,
+            ids,
+            query,
+            while_waiting,
+        } = sockets;
+        let id = ids.next()?;
+        query.clear();
+        query.reserve(wire::MAX_UDP_PLAIN);
+        wire::encode_query(query, id, qname, qtype, flags).map_err(|e| invalid_name(qname, e))?;
         let start = if config.rotate {
             self.next_start.fetch_add(1, Ordering::Relaxed) % servers.len()
         } else {
@@ -171,20 +294,18 @@ impl Transport for SystemTransport {
             started,
             deadline: started + config.total_budget(),
         };
-        let rotation: Vec<usize> = (start..servers.len()).chain(0..start).collect();
         if config.use_vc {
             // glibc's send_vc loop: every server in order, `attempts` rounds.
             let rounds = usize::from(config.attempts.max(1));
-            let sequence: Vec<usize> = rotation
-                .iter()
-                .copied()
+            let sequence: Vec<usize> = (start..servers.len())
+                .chain(0..start)
                 .cycle()
-                .take(rotation.len() * rounds)
+                .take(servers.len() * rounds)
                 .collect();
             return tcp::exchange(&question, &sequence, Tally::default(), false);
         }
         let order = self.rtt.order(servers, start, started);
-        match udp::exchange(&question, &order, &self.rtt)? {
+        match udp::exchange(&question, &order, &self.rtt, udp, while_waiting)? {
             udp::UdpOutcome::Answered(exchange) => Ok(exchange),
             udp::UdpOutcome::Truncated { server, tally } => {
                 // The same server first (it has the full answer), then the others in order.
@@ -204,7 +325,7 @@ struct Question<'a> {
     qtype: u16,
     id: u16,
     /// The encoded query (without TCP's length prefix).
-    query: Vec<u8>,
+    query: &'a [u8],
     servers: &'a [SocketAddr],
     config: &'a TransportConfig,
     started: Instant,
@@ -229,17 +350,15 @@ fn asks_elsewhere(code: u8) -> bool {
     )
 }
 
-/// A random query ID from the OS generator (RFC 5452 §9.2).
-fn random_id() -> Result<u16, Error> {
-    let mut id = [0u8; 2];
-    getrandom::fill(&mut id).map_err(|e| {
+/// Random octets from the OS generator, for query IDs (RFC 5452 §9.2).
+fn random_fill(octets: &mut [u8]) -> Result<(), Error> {
+    getrandom::fill(octets).map_err(|e| {
         let source = e.raw_os_error().map_or_else(
             || io::Error::other("getrandom failed"),
             io::Error::from_raw_os_error,
         );
         Error::io(None, source)
-    })?;
-    Ok(u16::from_ne_bytes(id))
+    })
 }
 
 /// The error for a name the encoder refused, as precise as [`crate::name::validate`] can make it.

@@ -78,7 +78,7 @@ pub(super) fn ask(
         .map_err(|_| TcpFailure::Io(io::ErrorKind::InvalidInput.into()))?;
     let mut framed = Vec::with_capacity(q.query.len() + 2);
     framed.extend_from_slice(&len.to_be_bytes());
-    framed.extend_from_slice(&q.query);
+    framed.extend_from_slice(q.query);
     stream.set_write_timeout(Some(remaining(deadline)?))?;
     stream.write_all(&framed)?;
     *sent += 1;

@@ -12,9 +12,9 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -102,6 +102,8 @@ pub(crate) struct FakeServer {
     /// Where it listens (UDP, and TCP if scripted).
     pub(crate) addr: SocketAddr,
     seen: Receiver<Seen>,
+    /// Source address of every UDP query, in arrival order.
+    udp_sources: Arc<Mutex<Vec<SocketAddr>>>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -121,12 +123,15 @@ impl FakeServer {
             }));
         }
         let stop_udp = Arc::clone(&stop);
+        let udp_sources = Arc::new(Mutex::new(Vec::new()));
+        let sources = Arc::clone(&udp_sources);
         threads.push(thread::spawn(move || {
-            serve_udp(&udp, &script, &tx, &stop_udp)
+            serve_udp(&udp, &script, (&tx, &sources), &stop_udp)
         }));
         FakeServer {
             addr,
             seen,
+            udp_sources,
             stop,
             threads,
         }
@@ -135,6 +140,14 @@ impl FakeServer {
     /// The queries received so far (without waiting).
     pub(crate) fn seen(&self) -> Vec<Seen> {
         self.seen.try_iter().collect()
+    }
+
+    /// Where the UDP queries received so far came from.
+    pub(crate) fn udp_sources(&self) -> Vec<SocketAddr> {
+        self.udp_sources
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -204,7 +217,12 @@ fn reply(
     msg.to_vec().expect("hickory encodes the reply")
 }
 
-fn serve_udp(socket: &UdpSocket, script: &Script, seen: &Sender<Seen>, stop: &AtomicBool) {
+fn serve_udp(
+    socket: &UdpSocket,
+    script: &Script,
+    (seen, sources): (&Sender<Seen>, &Mutex<Vec<SocketAddr>>),
+    stop: &AtomicBool,
+) {
     let wrong_source = UdpSocket::bind((Ipv4Addr::new(127, 0, 0, 2), 0)).expect("bind 127.0.0.2");
     let mut buf = vec![0u8; 65535];
     let mut received = 0usize;
@@ -216,6 +234,9 @@ fn serve_udp(socket: &UdpSocket, script: &Script, seen: &Sender<Seen>, stop: &At
             continue; // the stop waker, or junk
         };
         let _ = seen.send(observe(&query));
+        if let Ok(mut sources) = sources.lock() {
+            sources.push(from);
+        }
         received += 1;
         if script.silent || received <= script.drop_first {
             continue;

@@ -96,6 +96,66 @@ fn late_answer_to_the_first_datagram_still_counts() {
 }
 
 #[test]
+fn questions_of_one_lookup_share_a_socket_and_ignore_earlier_answers() {
+    // Replies come 120 ms after each query, one at a time: the A question is retransmitted at
+    // 50 ms and answered at 120 ms; the answer to its retransmission arrives while the AAAA
+    // question waits on the same socket, and must not be taken for the AAAA answer.
+    let server = FakeServer::start(Script {
+        delay: ms(120),
+        ..Script::answering(GOOD)
+    });
+    let transport = SystemTransport::new();
+    let config = config(&[&server], ms(5000), 2);
+    let mut sockets = LookupSockets::new();
+    let a = transport
+        .exchange_in(&mut sockets, QNAME, rtype::A, &config)
+        .expect("A answered");
+    assert_eq!(addrs(&a), vec![IpAddr::V4(GOOD)]);
+    let aaaa = transport
+        .exchange_in(&mut sockets, QNAME, rtype::AAAA, &config)
+        .expect("AAAA answered");
+    let answer = parse_address_answer(&aaaa.response, QNAME, rtype::AAAA).expect("AAAA answer");
+    assert!(
+        answer.addrs.is_empty(),
+        "the A answer was taken: {answer:?}"
+    );
+    let sources = server.udp_sources();
+    assert!(
+        sources.len() >= 3,
+        "A, its retransmission, AAAA: {sources:?}"
+    );
+    assert!(
+        sources.iter().all(|&s| s == sources[0]),
+        "one port per lookup: {sources:?}"
+    );
+    // A new lookup gets a socket of its own, closed with it.
+    drop(sockets);
+    transport
+        .exchange(QNAME, rtype::A, &config)
+        .expect("answered");
+    // Queries are recorded in the order they were sent: the answered one is the last.
+    let sources = server.udp_sources();
+    assert_ne!(sources.last(), Some(&sources[0]), "{sources:?}");
+}
+
+#[test]
+fn work_while_waiting_runs_once_per_lookup() {
+    let server = FakeServer::start(Script::answering(GOOD));
+    let transport = SystemTransport::new();
+    let config = config(&[&server], ms(5000), 2);
+    let mut runs = 0;
+    let mut work = || runs += 1;
+    let mut sockets = LookupSockets::with_work_while_waiting(&mut work);
+    for qtype in [rtype::A, rtype::AAAA, rtype::A] {
+        transport
+            .exchange_in(&mut sockets, QNAME, qtype, &config)
+            .expect("answered");
+    }
+    drop(sockets);
+    assert_eq!(runs, 1);
+}
+
+#[test]
 fn dead_first_server_fails_over_fast_and_moves_behind() {
     let dead = FakeServer::start(Script::silent());
     let good = FakeServer::start(Script::answering(GOOD));

@@ -1,10 +1,16 @@
 //! UDP exchange with fast retransmit and failover.
 //!
-//! One fresh unconnected socket per question, bound to port 0 so the kernel picks a random
-//! ephemeral port (RFC 5452 §9.2: source port and ID are the two secrets of a query). The
-//! same socket and ID serve every (re)transmission, so a late answer to an earlier datagram
-//! still counts. A datagram is used only if it comes from a server we sent to and passes
-//! [`wire::validate_response`]; anything else is ignored and we keep waiting.
+//! One socket per lookup ([`super::LookupSockets`]), on a random ephemeral port the kernel
+//! picks (RFC 5452 §9.2: source port and ID are the two secrets of a query). With one
+//! nameserver — a pod's resolv.conf — the socket is connected to it before it has a port:
+//! `connect(2)` on an unbound UDP socket binds the ephemeral port and fixes the peer in one
+//! call (one system call less than `bind` then `sendto`), and from then on the kernel drops
+//! datagrams from any other source. With several, it is bound to port 0 and left
+//! unconnected, as retransmissions go to the next server. The same ID serves every
+//! (re)transmission of a question, so a late answer to an earlier datagram still counts. A
+//! datagram is used only if it comes from a server we sent to and passes
+//! [`wire::validate_response`]; anything else (a late answer to an earlier question of the
+//! lookup included) is ignored and we keep waiting.
 //!
 //! The receive buffer holds [`MAX_UDP_ANSWER`] octets plus one. We advertise 1200 octets with
 //! `edns0` (as glibc does) and 512 without (RFC 1035 §4.2.1), so a conforming server never
@@ -21,7 +27,7 @@
 //! of a cold question costs (issue 6: most of the first lookup's page faults were these).
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use super::retransmit::{PlannedSend, RetransmitSchedule};
@@ -29,6 +35,9 @@ use super::rtt::RttTable;
 use super::{Exchange, Question, Tally, asks_elsewhere};
 use crate::error::Error;
 use crate::wire;
+
+mod socket;
+pub(super) use socket::LookupSocket;
 
 /// Largest UDP answer used as received; a longer one is re-asked over TCP (module docs).
 pub(crate) const MAX_UDP_ANSWER: usize = 4096;
@@ -65,19 +74,6 @@ struct ServerTrack {
     answered: bool,
 }
 
-/// A socket for these servers: IPv4 when all are IPv4, else dual-stack `[::]:0` (v4 servers
-/// reached through v4-mapped addresses), falling back to IPv4 when IPv6 is unavailable.
-/// Dual-stack relies on Linux's default `net.ipv6.bindv6only = 0`: std offers no safe way to
-/// clear `IPV6_V6ONLY`, and this crate has no unsafe code.
-fn open_socket(servers: &[SocketAddr]) -> io::Result<(UdpSocket, bool)> {
-    if servers.iter().any(SocketAddr::is_ipv6)
-        && let Ok(socket) = UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0))
-    {
-        return Ok((socket, true));
-    }
-    UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).map(|socket| (socket, false))
-}
-
 /// Where to send a datagram for `server` from a socket of the given family.
 fn destination(server: SocketAddr, dual_stack: bool) -> Option<SocketAddr> {
     match (server.ip(), dual_stack) {
@@ -100,13 +96,23 @@ pub(super) fn exchange(
     q: &Question<'_>,
     order: &[usize],
     rtt: &RttTable,
+    socket: &mut Option<LookupSocket>,
+    while_waiting: &mut Option<&mut dyn FnMut()>,
 ) -> Result<UdpOutcome, Error> {
-    let mut attempt = Attempt::new(q, order, rtt)?;
+    let socket = LookupSocket::reuse_or_open(socket, q.servers)?;
+    let mut attempt = Attempt::new(q, order, rtt, socket);
     let mut buf = [0u8; RECEIVE_BUFFER];
     let ending = loop {
         let now = q.started.elapsed();
         if let Some(send) = attempt.schedule.next_send().filter(|send| send.at <= now) {
             attempt.send(send, now);
+            continue;
+        }
+        // The lookup's work for the wait, once a datagram is out; then the clock again.
+        if attempt.tally.queries_sent > 0
+            && let Some(work) = while_waiting.take()
+        {
+            work();
             continue;
         }
         let deadline = attempt.schedule.deadline();
@@ -120,9 +126,9 @@ pub(super) fn exchange(
         let wait = wake.saturating_sub(now).max(MIN_WAIT);
         attempt
             .socket
-            .set_read_timeout(Some(wait))
+            .wait_about(wait)
             .map_err(|e| Error::io(None, e))?;
-        let (len, from) = match attempt.socket.recv_from(&mut buf) {
+        let (len, from) = match attempt.socket.socket.recv_from(&mut buf) {
             Ok(received) => received,
             Err(e) if is_transient(&e) => continue,
             Err(e) => return Err(Error::io(None, e)),
@@ -143,8 +149,7 @@ pub(super) fn exchange(
 #[derive(Debug)]
 struct Attempt<'q> {
     q: &'q Question<'q>,
-    socket: UdpSocket,
-    dual_stack: bool,
+    socket: &'q LookupSocket,
     schedule: RetransmitSchedule,
     /// Per server (by index): sends and answers.
     track: Vec<ServerTrack>,
@@ -158,10 +163,9 @@ struct Attempt<'q> {
 }
 
 impl<'q> Attempt<'q> {
-    fn new(q: &'q Question<'q>, order: &[usize], rtt: &RttTable) -> Result<Self, Error> {
+    fn new(q: &'q Question<'q>, order: &[usize], rtt: &RttTable, socket: &'q LookupSocket) -> Self {
         let servers = q.servers;
         let config = q.config;
-        let (socket, dual_stack) = open_socket(servers).map_err(|e| Error::io(None, e))?;
         let mut schedule = RetransmitSchedule::with_order(
             servers.len(),
             order,
@@ -175,23 +179,22 @@ impl<'q> Attempt<'q> {
             let rto = rtt.rto(server, config.first_retransmit);
             rtos.push(rto);
             schedule.set_rto(index, rto);
-            if destination(server, dual_stack).is_none() {
+            if destination(server, socket.dual_stack).is_none() {
                 // An IPv6 server while this host has no IPv6 socket.
                 last_io = Some((server, io::Error::from_raw_os_error(libc::EAFNOSUPPORT)));
                 schedule.server_failed(index, Duration::ZERO);
             }
         }
-        Ok(Attempt {
+        Attempt {
             q,
             socket,
-            dual_stack,
             schedule,
             track: vec![ServerTrack::default(); servers.len()],
             rtos,
             tally: Tally::default(),
             last_refusal: None,
             last_io,
-        })
+        }
     }
 
     /// Sends the planned datagram; a server we cannot send to is out for this question.
@@ -200,9 +203,13 @@ impl<'q> Attempt<'q> {
             self.schedule.server_failed(send.server, now);
             return;
         };
-        let result = match destination(server, self.dual_stack) {
-            Some(to) => self.socket.send_to(&self.q.query, to).map(drop),
-            None => Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT)),
+        let socket = self.socket;
+        let result = match socket.peer {
+            Some(_) => socket.socket.send(self.q.query).map(drop),
+            None => match destination(server, socket.dual_stack) {
+                Some(to) => socket.socket.send_to(self.q.query, to).map(drop),
+                None => Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT)),
+            },
         };
         match result {
             Ok(()) => {
@@ -216,8 +223,15 @@ impl<'q> Attempt<'q> {
                 }
                 self.schedule.sent(now);
             }
-            // Not sent: the schedule still has it due, the loop tries again.
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // Not sent: the schedule still has it due, the loop tries again. On a connected
+            // socket, ECONNREFUSED reports an ICMP port unreachable for an earlier datagram
+            // (consumed by reporting it): that is no reason to give up on the server, which
+            // an unconnected socket would not even have heard of (recv treats it the same).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::ConnectionRefused
+                ) => {}
             // Unreachable network, no route, …
             Err(e) => {
                 self.last_io = Some((server, e));
@@ -307,7 +321,8 @@ impl<'q> Attempt<'q> {
 }
 
 /// Errors of `recv_from` that only mean "nothing (usable) arrived yet". ICMP port-unreachable
-/// is not reported on an unconnected socket by Linux, but other systems may report it.
+/// is not reported on an unconnected socket by Linux, but a connected one reports it (and
+/// other systems may): the server stays in the schedule until its RTO, as before.
 fn is_transient(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -321,6 +336,8 @@ fn is_transient(e: &io::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv6Addr;
+
     use super::*;
 
     #[test]

@@ -118,9 +118,17 @@ fn lookup_family(
         family,
         addrconfig: false,
     };
+    // Both families asked: the answer likely has two or more addresses, and their sort needs
+    // gai.conf. Read it while the first question is out, not after the answer (issue 6); a
+    // warm lookup, or one the hosts file answers, sends nothing and runs none of this.
+    let mut load_policy = || {
+        if family == Family::Unspec {
+            state.policy();
+        }
+    };
     state
-        .resolver
-        .lookup_with_events(name, options, &mut log_query)
+        .resolver()
+        .lookup_overlapping(name, options, &mut log_query, &mut load_policy)
         .map_err(|error| match classify(&error) {
             None => Missed::Bypass("nsswitch source not handled by nodecache"),
             Some(failure) => {
@@ -248,7 +256,7 @@ pub(super) fn expand(state: &ShimState, tuples: &[ServTuple], out: &mut CallBuff
             .sources_for(&sort.destinations, &mut sort.sources);
         sort.ips.clear();
         sort.ips.extend(out.addrs.iter().map(|&(ip, _)| ip));
-        sorted_order(&state.policy, &sort.ips, &sort.sources, &mut sort.order);
+        sorted_order(state.policy(), &sort.ips, &sort.sources, &mut sort.order);
         sort.sorted.clear();
         sort.sorted
             .extend(sort.order.iter().filter_map(|&i| out.addrs.get(i).copied()));

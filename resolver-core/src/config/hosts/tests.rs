@@ -36,14 +36,24 @@ fn entry(canonical: &str, addrs: &[&str]) -> Option<HostEntry> {
     })
 }
 
+/// Checks every case twice: as the first lookup of the file (a scan of its text) and from
+/// the index the later lookups use.
 fn check(hosts: &Hosts, cases: &[(&str, Asked, Option<HostEntry>)]) {
+    let ask = |hosts: &Hosts, name: &str, asked: Asked| match asked {
+        Asked::Unspec => hosts.lookup(name).map(Cow::into_owned),
+        Asked::Inet => hosts.lookup_inet(name).map(Cow::into_owned),
+        Asked::Inet6 => hosts.lookup_inet6(name).map(Cow::into_owned),
+    };
     for (name, asked, want) in cases {
-        let got = match asked {
-            Asked::Unspec => hosts.lookup(name),
-            Asked::Inet => hosts.lookup_inet(name),
-            Asked::Inet6 => hosts.lookup_inet6(name),
-        };
-        assert_eq!(got, want.as_ref(), "lookup of {name:?}");
+        let first = Hosts::parse_with_multi(&hosts.text, hosts.multi.get());
+        assert!(first.by_name.get().is_none());
+        assert_eq!(&ask(&first, name, *asked), want, "scan for {name:?}");
+        assert!(
+            first.by_name.get().is_none(),
+            "the first lookup built the index"
+        );
+        hosts.index();
+        assert_eq!(&ask(hosts, name, *asked), want, "index lookup of {name:?}");
     }
 }
 

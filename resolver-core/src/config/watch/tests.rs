@@ -216,6 +216,23 @@ fn host_conf_decides_how_many_hosts_lines_count() {
 }
 
 #[test]
+fn host_conf_is_read_when_a_lookup_first_needs_multi() {
+    let fixture = Fixture::new();
+    fixture.write(
+        "hosts",
+        "127.0.0.1 localhost\n::1 localhost\n198.18.0.1 single\n",
+    );
+    let watched = fixture.load();
+    let config = watched.current();
+    let count = |name: &str| config.hosts.lookup(name).map(|e| e.addrs.len());
+    assert_eq!(count("single"), Some(1));
+    // Written after the load and after a lookup of a name on one line: neither read it, so
+    // the first lookup that needs `multi` (the index, built by the second lookup) sees it.
+    fixture.write("host.conf", "multi on\n");
+    assert_eq!(count("localhost"), Some(2));
+}
+
+#[test]
 fn the_fast_path_checks_files_once_the_interval_is_over() {
     let fixture = Fixture::new();
     fixture.write("hosts", "1.2.3.4 old");
