@@ -124,20 +124,14 @@ pub trait Transport: Send + Sync + Debug {
     }
 }
 
-/// What the questions of one lookup share: its UDP socket (opened by the first question that
-/// goes out, closed when this is dropped) and a pool of random query IDs.
+/// What the questions of one lookup share: the slot of the UDP socket of the question being
+/// asked, a pool of random query IDs and the query buffer.
 ///
-/// One socket per lookup rather than per question, as glibc asks A and AAAA from one socket:
-/// a fresh socket is `socket` + `bind` + `close` per question, most of what a question on
-/// loopback costs besides the round trip (issue 6). RFC 5452 §9.2 asks for an unpredictable
-/// source port and ID per query and "multiple different source ports simultaneously in case
-/// of multiple outstanding queries". The port is still the kernel's random ephemeral port,
-/// new for every lookup; the questions sharing it are never outstanding together (A, then
-/// AAAA, then the next candidate: SPEC §4); each has its own random ID; and an off-path
-/// attacker who could learn the port of the first question could learn that of a fresh
-/// socket just as well, while with one nameserver the socket is connected and the kernel
-/// drops datagrams from any other address or port. A late answer to an earlier question
-/// fails the ID/question check and is ignored, as any stray datagram is.
+/// Every question gets a fresh socket on a random ephemeral port (SPEC §4: "each query its
+/// own random source port and ID"; RFC 5452 §9.2), opened when it goes out and closed when
+/// the next one does or this is dropped, so a late answer to one question can never be read
+/// by the next. What the lookup shares is what costs without adding a guessable secret:
+/// one `getrandom` per eight IDs, one buffer for the encoded queries.
 ///
 /// It can also carry work to do while the first question is out ([`LookupSockets::
 /// with_work_while_waiting`]): after its first datagram is sent and before its answer is

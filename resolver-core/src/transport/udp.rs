@@ -1,7 +1,8 @@
 //! UDP exchange with fast retransmit and failover.
 //!
-//! One socket per lookup ([`super::LookupSockets`]), on a random ephemeral port the kernel
-//! picks (RFC 5452 §9.2: source port and ID are the two secrets of a query). With one
+//! One socket per question (SPEC §4), on a random ephemeral port the kernel picks (RFC 5452
+//! §9.2: source port and ID are the two secrets of a query); [`super::LookupSockets`] holds
+//! it while the question is out. With one
 //! nameserver — a pod's resolv.conf — the socket is connected to it before it has a port:
 //! `connect(2)` on an unbound UDP socket binds the ephemeral port and fixes the peer in one
 //! call (one system call less than `bind` then `sendto`), and from then on the kernel drops
@@ -99,7 +100,7 @@ pub(super) fn exchange(
     socket: &mut Option<LookupSocket>,
     while_waiting: &mut Option<&mut dyn FnMut()>,
 ) -> Result<UdpOutcome, Error> {
-    let socket = LookupSocket::reuse_or_open(socket, q.servers)?;
+    let socket = LookupSocket::open_in(socket, q.servers)?;
     let mut attempt = Attempt::new(q, order, rtt, socket);
     let mut buf = [0u8; RECEIVE_BUFFER];
     let ending = loop {

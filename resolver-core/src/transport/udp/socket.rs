@@ -1,6 +1,7 @@
-//! The UDP socket one lookup's questions share ([`crate::transport::LookupSockets`]): how it
-//! is opened (connected to the only nameserver, else bound to port 0), when it is reused, and
-//! its receive timeout.
+//! The UDP socket of the question a lookup is asking ([`crate::transport::LookupSockets`]
+//! holds it): how it is opened (connected to the only nameserver, else bound to port 0) and
+//! its receive timeout. Every question gets a socket of its own (SPEC §4: "each query its
+//! own random source port and ID"); its retransmissions use it too.
 
 use std::cell::Cell;
 use std::io;
@@ -12,7 +13,7 @@ use socket2::{Domain, Socket, Type};
 use super::MIN_WAIT;
 use crate::error::Error;
 
-/// The UDP socket the questions of one lookup share (module docs).
+/// The UDP socket of one question (module docs).
 #[derive(Debug)]
 pub(in crate::transport) struct LookupSocket {
     pub(super) socket: UdpSocket,
@@ -61,8 +62,8 @@ impl LookupSocket {
     }
 
     /// Makes the next receive wait `wait`, give or take [`MIN_WAIT`]: the timeout already
-    /// set is kept when it is that close. Each question of a lookup waits about one RTO from
-    /// a fresh send, so this saves a `setsockopt` per question after the first. Waking early
+    /// set is kept when it is that close, which saves a `setsockopt` whenever the receive
+    /// loop comes round again with about the same time left (a stray datagram). Waking early
     /// costs one more turn of the receive loop; waking late delays a retransmission (timers
     /// of 50 ms and more) by under a millisecond, the precision the loop already has (it
     /// never waits less than [`MIN_WAIT`]).
@@ -77,24 +78,13 @@ impl LookupSocket {
         Ok(())
     }
 
-    /// Whether this socket was opened for these servers (a lookup's servers never change,
-    /// but [`crate::transport::LookupSockets`] is public and could be handed another configuration).
-    fn serves(&self, servers: &[SocketAddr]) -> bool {
-        match (self.peer, servers) {
-            (Some(peer), &[server]) => peer == server,
-            (None, [_, _, ..]) => self.dual_stack || servers.iter().all(SocketAddr::is_ipv4),
-            _ => false,
-        }
-    }
-
-    /// The lookup's socket in `slot` if it serves `servers`, else a new one put there.
-    pub(super) fn reuse_or_open<'s>(
+    /// A new socket for the next question, put in `slot`; the previous question's socket
+    /// (if any) is closed, so a late answer to it cannot reach this one.
+    pub(super) fn open_in<'s>(
         slot: &'s mut Option<LookupSocket>,
         servers: &[SocketAddr],
     ) -> Result<&'s LookupSocket, Error> {
-        if let Some(socket) = slot.take_if(|socket| socket.serves(servers)) {
-            return Ok(slot.insert(socket));
-        }
+        *slot = None;
         Ok(slot.insert(LookupSocket::open(servers)?))
     }
 }
