@@ -146,3 +146,53 @@ pub fn libc(node: Option<&str>, service: Option<&str>, hints: Hints) -> Result<V
         hints,
     )
 }
+
+/// `syscr` of `/proc/self/io`: read-family system calls of this process so far (the cold
+/// tests count a first lookup's reads with it). Read with `read_whole`: two `read`s, both
+/// counted after the value is taken (the kernel counts a `read` when it returns).
+pub fn reads_so_far() -> u64 {
+    let mut file = std::fs::File::open("/proc/self/io").expect("/proc/self/io");
+    let bytes = resolver_core::config::read_whole(&mut file, 0).expect("read /proc/self/io");
+    let io = String::from_utf8(bytes).expect("ASCII");
+    io.lines()
+        .find_map(|line| line.strip_prefix("syscr: "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("syscr line")
+}
+
+/// The reads of [`reads_so_far`] itself, counted by the next call.
+pub const OWN_READS: u64 = 2;
+
+/// The reads reading `files` may take: one per started page (4096 octets) of each file that
+/// exists, plus the read that returns 0.
+pub fn reads_for(files: &[&str]) -> u64 {
+    files
+        .iter()
+        .filter_map(|path| std::fs::metadata(path).ok())
+        .map(|meta| meta.len().div_ceil(4096) + 1)
+        .sum()
+}
+
+/// What the first `getaddrinfo` of a process did: its return code, the reads it made
+/// (including [`OWN_READS`]) and how many entries its list had (freed here).
+pub fn first_call_reads(node: &str, hints: &addrinfo) -> (c_int, u64, usize) {
+    let node = CString::new(node).expect("no NUL");
+    let mut list = ptr::null_mut();
+    let before = reads_so_far();
+    // SAFETY: valid arguments; the list is freed once below.
+    let rc = unsafe { nodecache::getaddrinfo(node.as_ptr(), ptr::null(), hints, &mut list) };
+    let reads = reads_so_far() - before;
+    let mut entries = 0;
+    if rc == 0 {
+        // SAFETY: returned by getaddrinfo above, freed once.
+        unsafe {
+            let mut entry = list;
+            while !entry.is_null() {
+                entries += 1;
+                entry = (*entry).ai_next;
+            }
+            nodecache::freeaddrinfo(list);
+        }
+    }
+    (rc, reads, entries)
+}
