@@ -227,26 +227,48 @@ impl SendBatch {
     }
 
     /// One sendmmsg(2) of the queued replies from `start` on.
+    ///
+    /// The headers live in arrays sized at compile time, and filling all [`BATCH`] of them
+    /// cost more than the call's own user-side work when one reply is queued — the usual
+    /// case on a node that is not saturated, and for a miss's reply (callgrind: ~1,500
+    /// instructions per reply). So a few replies go through a small array, more through the
+    /// full one.
     fn send_from(&self, socket: &impl AsFd, start: usize) -> io::Result<usize> {
         let pending = self.destinations.get(start..).unwrap_or_default();
         let replies = self.replies.get(start..).unwrap_or_default();
-        let slices: [[IoSlice<'_>; 1]; BATCH] =
-            std::array::from_fn(|i| [IoSlice::new(replies.get(i).map_or(&[][..], Vec::as_slice))]);
-        let mut controls: [SendAncillaryBuffer<'_, '_, '_>; BATCH] =
-            std::array::from_fn(|_| SendAncillaryBuffer::default());
-        let mut index = 0;
-        let mut headers = controls.each_mut().map(|control| {
-            let header = match (pending.get(index), slices.get(index)) {
-                (Some(to), Some(slice)) => MMsgHdr::new_with_addr(to, slice, control),
-                _ => MMsgHdr::new(&[], control),
-            };
-            index += 1;
-            header
-        });
-        let count = pending.len().min(BATCH);
-        let headers = headers.get_mut(..count).unwrap_or_default();
-        rustix::net::sendmmsg(socket, headers, SendFlags::empty()).map_err(io::Error::from)
+        if pending.len() <= SMALL_SEND {
+            send_array::<SMALL_SEND>(socket, pending, replies)
+        } else {
+            send_array::<BATCH>(socket, pending, replies)
+        }
     }
+}
+
+/// Replies up to which [`SendBatch`] builds the headers of a small batch only.
+const SMALL_SEND: usize = 4;
+
+/// sendmmsg(2) of up to `N` of `replies`, each to its entry of `pending`.
+fn send_array<const N: usize>(
+    socket: &impl AsFd,
+    pending: &[SocketAddrAny],
+    replies: &[Vec<u8>],
+) -> io::Result<usize> {
+    let slices: [[IoSlice<'_>; 1]; N] =
+        std::array::from_fn(|i| [IoSlice::new(replies.get(i).map_or(&[][..], Vec::as_slice))]);
+    let mut controls: [SendAncillaryBuffer<'_, '_, '_>; N] =
+        std::array::from_fn(|_| SendAncillaryBuffer::default());
+    let mut index = 0;
+    let mut headers = controls.each_mut().map(|control| {
+        let header = match (pending.get(index), slices.get(index)) {
+            (Some(to), Some(slice)) => MMsgHdr::new_with_addr(to, slice, control),
+            _ => MMsgHdr::new(&[], control),
+        };
+        index += 1;
+        header
+    });
+    let count = pending.len().min(N);
+    let headers = headers.get_mut(..count).unwrap_or_default();
+    rustix::net::sendmmsg(socket, headers, SendFlags::empty()).map_err(io::Error::from)
 }
 
 #[cfg(test)]
@@ -266,6 +288,28 @@ mod tests {
             .set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
         (server, client)
+    }
+
+    #[test]
+    fn small_and_large_flushes_send_every_reply_in_order() {
+        let (server, client) = pair();
+        let client_addr = client.local_addr().expect("addr");
+        let mut sender = SendBatch::new();
+        // Below and above the small-array threshold.
+        for count in [1u8, SMALL_SEND as u8, SMALL_SEND as u8 + 1, BATCH as u8] {
+            for i in 0..count {
+                let buffer = sender.next_buffer().expect("room");
+                buffer.clear();
+                buffer.extend_from_slice(&[count, i]);
+                sender.commit(client_addr);
+            }
+            sender.flush(&server).expect("flush");
+            for i in 0..count {
+                let mut buf = [0u8; 8];
+                let (len, _) = client.recv_from(&mut buf).expect("reply");
+                assert_eq!(&buf[..len], &[count, i], "batch of {count}");
+            }
+        }
     }
 
     #[test]
