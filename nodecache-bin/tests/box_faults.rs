@@ -4,11 +4,12 @@
 
 mod box_common;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use testbed::{Hop, NODE_LOCAL_ADDR, SlowUpstream, dig, dnsperf, require_netns};
 
+use box_common::node_local;
 use box_common::{
     SHORT_TTL_NAMES, WILD_ZONE, dnsperf_flood, dnsperf_timed, metric, new_box, poll, proc_figures,
     query_file, stale_name_addr, start_daemon,
@@ -20,10 +21,6 @@ const UNIQUE_LOOKUPS: usize = 500;
 const P99_BOUND: Duration = Duration::from_millis(150);
 /// The outage.
 const OUTAGE: Duration = Duration::from_secs(60);
-
-fn node_local() -> SocketAddr {
-    SocketAddr::from((NODE_LOCAL_ADDR, 53))
-}
 
 #[test]
 fn five_percent_upstream_loss_uncached_p99_under_150ms_none_failed() {

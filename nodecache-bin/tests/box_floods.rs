@@ -5,12 +5,12 @@
 mod box_common;
 
 use std::fs::File;
-use std::net::SocketAddr;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use testbed::{NODE_LOCAL_ADDR, dig, dnsperf, require_netns};
 
+use box_common::node_local;
 use box_common::{
     HOT_NAMES, WILD_ZONE, dnsperf_timed, field, metric, new_box, poll, proc_figures, query_file,
     start_daemon,
@@ -20,10 +20,6 @@ use box_common::{
 const UNIQUE_NAMES: usize = 150_000;
 /// The memory bound for the flood.
 const PEAK_RSS_BOUND_KIB: u64 = 64 * 1024;
-
-fn node_local() -> SocketAddr {
-    SocketAddr::from((NODE_LOCAL_ADDR, 53))
-}
 
 #[test]
 fn unique_name_flood_stays_under_64mib_and_hot_names_stay_cached() {

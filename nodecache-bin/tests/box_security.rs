@@ -5,7 +5,6 @@
 mod box_common;
 
 use std::fs::File;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -15,14 +14,11 @@ use testbed::{
     require_netns,
 };
 
+use box_common::node_local;
 use box_common::{
     NODECACHE, WILD_ADDR, WILD_ZONE, dnsperf_timed, field, metric, new_box, poll, proc_figures,
     query_file, start_daemon,
 };
-
-fn node_local() -> SocketAddr {
-    SocketAddr::from((NODE_LOCAL_ADDR, 53))
-}
 
 #[test]
 fn forged_upstream_answers_do_not_poison_the_cache() {

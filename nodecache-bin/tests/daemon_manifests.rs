@@ -9,7 +9,7 @@
 //! The ConfigMap's TOML, placeholders filled in, is also run through the daemon itself
 //! (`nodecache serve --check --config FILE`), so a key the daemon does not know fails here.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -120,18 +120,11 @@ print(f"ok: {len(docs)} documents")
 "#;
 
 fn daemon_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/kubernetes/daemon")
+    testbed::kubernetes_examples_dir("daemon")
 }
 
 fn manifests() -> Vec<PathBuf> {
-    let dir = daemon_dir();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|entry| Some(entry.ok()?.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
+    testbed::kubernetes_manifests("daemon")
 }
 
 fn check(files: &[PathBuf]) -> testbed::RunOutput {

@@ -5,7 +5,7 @@
 //! `kubernetes-validate` (PyPI) is on PATH the manifests are also checked against the
 //! Kubernetes schemas with `--strict`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -87,14 +87,7 @@ print(f"ok: {documents} documents")
 "#;
 
 fn manifests() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/kubernetes/shim");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|entry| Some(entry.ok()?.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
+    testbed::kubernetes_manifests("shim")
 }
 
 #[test]

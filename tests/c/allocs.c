@@ -93,9 +93,7 @@ int main(int argc, char **argv) {
     if (first < 0) return 1;
     int names = argc - first;
     char **name = argv + first;
-    for (long i = 0; i < warmup; i++) {
-        loop_lookup(name[i % names]);
-    }
+    loop_warmup(name, names, warmup);
     long failures = 0;
     counting = 1;
     for (long i = 0; i < lookups; i++) {

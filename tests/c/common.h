@@ -69,6 +69,13 @@ static inline int loop_lookup(const char *name) {
     return rc;
 }
 
+/* The unmeasured warm-up of the loop programs: WARMUP lookups over the names, round robin. */
+static inline void loop_warmup(char **name, int names, long warmup) {
+    for (long i = 0; i < warmup; i++) {
+        loop_lookup(name[i % names]);
+    }
+}
+
 /* The command line of the loop programs: [-n LOOKUPS] [-w WARMUP] NAME... (the callers set
  * the defaults). Returns the index of the first name in argv, or -1 after printing usage. */
 static inline int loop_args(int argc, char **argv, long *lookups, long *warmup) {

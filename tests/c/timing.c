@@ -31,9 +31,7 @@ int main(int argc, char **argv) {
     if (first < 0) return 1;
     int names = argc - first;
     char **name = argv + first;
-    for (long i = 0; i < warmup; i++) {
-        loop_lookup(name[i % names]);
-    }
+    loop_warmup(name, names, warmup);
     long long *samples = malloc(sizeof *samples * (size_t)lookups);
     if (samples == NULL) return 1;
     long failures = 0;

@@ -49,7 +49,7 @@ pub(crate) struct PendingQuery {
     received: Instant,
     proto: Proto,
     /// Keeps the query counted until its reply is written.
-    _in_flight: InFlightGuard,
+    in_flight: InFlightGuard,
 }
 
 /// Everything a serving task needs to answer queries. Share it by `Arc`.
@@ -216,7 +216,7 @@ impl Responder {
             stale,
             received,
             proto,
-            _in_flight: self.in_flight.enter(),
+            in_flight: self.in_flight.enter(),
         }))
     }
 
@@ -237,7 +237,7 @@ impl Responder {
         // a miss in perf).
         self.reply_from_upstream(&pending, out).await;
         self.finish(&pending.query, pending.proto, pending.received, out);
-        pending._in_flight
+        pending.in_flight
     }
 
     /// Writes the reply to a cache miss into `out` (see [`Responder::answer_forwarded`]).

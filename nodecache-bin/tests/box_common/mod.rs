@@ -235,6 +235,11 @@ pub fn dnsperf_flood(
 
 pub use testbed::poll;
 
+/// The node-local DNS address the pods ask (port 53).
+pub fn node_local() -> std::net::SocketAddr {
+    std::net::SocketAddr::from((NODE_LOCAL_ADDR, 53))
+}
+
 /// A field `key N` from a helper script's output (`… key N …`).
 pub fn field(text: &str, key: &str) -> Option<f64> {
     text.lines().find_map(|line| {

@@ -87,6 +87,11 @@ impl Misses {
     /// woken in between are not lost: `FuturesUnordered` keeps them queued until the next
     /// poll.
     pub(super) fn take_finished(&mut self) -> Option<MissReply> {
+        // Every turn of a busy socket's loop asks; with nothing in flight (a run of cache
+        // hits) that costs a branch, not a poll.
+        if self.running.is_empty() {
+            return None;
+        }
         self.running.next().now_or_never().flatten()
     }
 
