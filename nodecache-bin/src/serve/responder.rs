@@ -15,7 +15,8 @@ use crate::serve::drain::{InFlight, InFlightGuard};
 use crate::serve::forward::{Forwarder, Priority, Question};
 use crate::serve::message::reply::{truncate_for_udp, write_header_reply, write_rcode_reply};
 use crate::serve::message::{
-    CLASS_IN, HEADER_LEN, ParsedQuery, flags, offset, parse_query, rcode, read_u16, rtype,
+    CLASS_IN, HEADER_LEN, MAX_NAME_WIRE_LEN, ParsedQuery, flags, offset, parse_query, rcode,
+    read_u16, rtype,
 };
 use crate::serve::metrics::{Metrics, Proto};
 
@@ -37,12 +38,18 @@ pub(crate) enum Immediate {
     Forward(Box<PendingQuery>),
 }
 
+/// Longest client message up to the end of its question: header, a name of at most 255
+/// octets (RFC 1035 §2.3.4), QTYPE and QCLASS.
+const MAX_QUESTION_END: usize = HEADER_LEN + MAX_NAME_WIRE_LEN + 4;
+
 /// A query waiting for the upstream.
 #[derive(Debug)]
 pub(crate) struct PendingQuery {
     query: ParsedQuery,
-    /// The client's message up to the end of its question (all a reply needs of it).
-    client_msg: Box<[u8]>,
+    /// The client's message up to the end of its question (all a reply needs of it: the
+    /// question as the client spelt it), held inline: the pending query is boxed anyway,
+    /// and a box of its own cost a malloc and a free per miss.
+    client_msg: [u8; MAX_QUESTION_END],
     key: Option<CacheKey>,
     /// An expired entry to serve if the upstream fails (RFC 8767).
     stale: Option<Arc<StoredAnswer>>,
@@ -209,9 +216,21 @@ impl Responder {
             CacheHit::Stale(answer) => Some(answer),
             CacheHit::Miss => None,
         };
+        // parse_query read the question, so it is in `msg` and no longer than the array.
+        let mut client_msg = [0; MAX_QUESTION_END];
+        match (
+            client_msg.get_mut(..query.question_end),
+            msg.get(..query.question_end),
+        ) {
+            (Some(ours), Some(theirs)) => ours.copy_from_slice(theirs),
+            _ => {
+                self.metrics.malformed_dropped.inc();
+                return Immediate::Drop;
+            }
+        }
         Immediate::Forward(Box::new(PendingQuery {
             query,
-            client_msg: msg.get(..query.question_end).unwrap_or_default().into(),
+            client_msg,
             key,
             stale,
             received,
@@ -220,40 +239,35 @@ impl Responder {
         }))
     }
 
-    /// Answers a cache miss: the upstream's answer (cached when cacheable), else a stale
-    /// answer when there is one (RFC 8767), else SERVFAIL. A query that is one of our own
-    /// upstream queries come back (a forwarding loop) gets SERVFAIL at once. Returns the
-    /// query's in-flight guard: the caller drops it once the reply is sent, so a drain
-    /// waits for the send too.
+    /// Answers a cache miss: [`Responder::forward`], then [`Responder::write_forwarded`].
+    /// Returns the query's in-flight guard: the caller drops it once the reply is sent, so a
+    /// drain waits for the send too. (TCP's path; UDP runs the two halves apart and writes
+    /// the reply straight into its send batch.)
     pub(crate) async fn answer_forwarded(
         &self,
         pending: Box<PendingQuery>,
         out: &mut Vec<u8>,
     ) -> InFlightGuard {
         // The query stays in its box while the upstream is asked: unpacked, its parsed
-        // question and cache key (~600 octets) would sit in the future of every miss, and
+        // question and cache key (~800 octets) would sit in the future of every miss, and
         // the task carrying it would pass 1 KiB, where glibc's malloc leaves its per-thread
         // cache for the slow path (it consolidates every freed small chunk first: 1–2 % of
         // a miss in perf).
-        self.reply_from_upstream(&pending, out).await;
-        self.finish(&pending.query, pending.proto, pending.received, out);
-        pending.in_flight
+        let outcome = self.forward(&pending).await;
+        self.write_forwarded(pending, &outcome, out)
     }
 
-    /// Writes the reply to a cache miss into `out` (see [`Responder::answer_forwarded`]).
-    async fn reply_from_upstream(&self, pending: &PendingQuery, out: &mut Vec<u8>) {
+    /// Asks the upstream for a cache miss: the upstream's answer (cached when cacheable),
+    /// else a stale answer when there is one (RFC 8767), else SERVFAIL. A query that is one
+    /// of our own upstream queries come back (a forwarding loop) gets SERVFAIL at once.
+    pub(crate) async fn forward(&self, pending: &PendingQuery) -> Forwarded {
         let PendingQuery {
-            query,
-            client_msg,
-            key,
-            stale,
-            ..
+            query, key, stale, ..
         } = pending;
         let question = question_of(query);
         if self.forwarder.is_own_query(query.id, &question) {
             self.metrics.loops_detected.inc();
-            write_rcode_reply(client_msg, query, rcode::SERVFAIL, out);
-            return;
+            return Forwarded::Rcode(rcode::SERVFAIL);
         }
         let question_len = query.question_end - HEADER_LEN;
         // Every upstream failure (and an unusable upstream answer) ends the same way: the
@@ -266,8 +280,7 @@ impl Responder {
                 Instant::now(),
             );
             if let Ok(answer) = stored {
-                answer.write_reply(client_msg, query, TtlView::Fresh { age: 0 }, out);
-                return;
+                return Forwarded::Answer(answer, TtlView::Fresh { age: 0 });
             }
         }
         match stale.as_ref().filter(|_| self.cache.serves_stale()) {
@@ -277,10 +290,30 @@ impl Responder {
                 let view = TtlView::Stale {
                     ttl: self.cache.stale_answer_ttl(),
                 };
-                answer.write_reply(client_msg, query, view, out);
+                Forwarded::Answer(Arc::clone(answer), view)
             }
-            None => write_rcode_reply(client_msg, query, rcode::SERVFAIL, out),
+            None => Forwarded::Rcode(rcode::SERVFAIL),
         }
+    }
+
+    /// Writes the reply to a cache miss into `out` (cleared first) from what
+    /// [`Responder::forward`] found, and counts it. Returns the query's in-flight guard
+    /// (see [`Responder::answer_forwarded`]).
+    pub(crate) fn write_forwarded(
+        &self,
+        pending: Box<PendingQuery>,
+        outcome: &Forwarded,
+        out: &mut Vec<u8>,
+    ) -> InFlightGuard {
+        let client_msg = pending.client_msg();
+        match outcome {
+            Forwarded::Answer(answer, view) => {
+                answer.write_reply(client_msg, &pending.query, *view, out);
+            }
+            Forwarded::Rcode(code) => write_rcode_reply(client_msg, &pending.query, *code, out),
+        }
+        self.finish(&pending.query, pending.proto, pending.received, out);
+        pending.in_flight
     }
 
     /// Refreshes a popular entry in the background (counted in `cache_prefetches`).
@@ -324,6 +357,24 @@ impl Responder {
     fn count_request(&self, proto: Proto, from_ipv6: bool, qtype: Option<u16>) {
         self.metrics.request(proto, from_ipv6, qtype.unwrap_or(0));
     }
+}
+
+impl PendingQuery {
+    /// The client's message up to the end of its question.
+    fn client_msg(&self) -> &[u8] {
+        self.client_msg
+            .get(..self.query.question_end)
+            .unwrap_or_default()
+    }
+}
+
+/// What the upstream gave a cache miss: what its reply is written from.
+#[derive(Debug)]
+pub(crate) enum Forwarded {
+    /// Reply with this answer (the upstream's, or a stale one), TTLs written as the view says.
+    Answer(Arc<StoredAnswer>, TtlView),
+    /// Reply with this rcode and no records (SERVFAIL).
+    Rcode(u16),
 }
 
 /// The forwarder's form of the query's question (allocates: only on the miss path).

@@ -13,7 +13,7 @@ mod response;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub(crate) use name::QueryName;
+pub(crate) use name::{MAX_NAME_WIRE_LEN, QueryName};
 pub(crate) use query::{ParsedQuery, parse_query};
 pub(crate) use response::{ResponseLayout, WalkError, walk_response};
 

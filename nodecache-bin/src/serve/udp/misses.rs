@@ -6,8 +6,9 @@
 //! spawn, and the split-off chunks it leaves behind made `malloc_consolidate` 2–3 % of a
 //! miss), plus scheduling, a wake-up, and a `sendto(2)` of its own for the reply. Here each
 //! miss is a boxed future in a `FuturesUnordered` that the serving task polls between its
-//! receive batches; a finished miss hands its reply back, and the reply leaves in the same
-//! `sendmmsg(2)` batch as the cache hits.
+//! receive batches; a finished miss hands back what the upstream gave, and the serving task
+//! writes the reply straight into a slot of its `sendmmsg(2)` batch, next to the cache hits
+//! (no reply buffer per miss, no copy).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,23 +18,19 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use crate::serve::drain::InFlightGuard;
-use crate::serve::responder::{PendingQuery, Responder};
+use crate::serve::responder::{Forwarded, PendingQuery, Responder};
 
-/// Initial size of a miss's reply buffer: most answers fit, a larger one grows it. Kept below
-/// 1 KiB, where glibc's malloc leaves its per-thread cache for the slow path.
-const MISS_REPLY_CAPACITY: usize = 512;
-
-/// A finished miss: the reply to send.
+/// A finished miss: what to reply with ([`Responder::write_forwarded`] writes it).
 #[derive(Debug)]
 pub(super) struct MissReply {
-    /// The whole reply datagram.
-    pub(super) bytes: Vec<u8>,
+    /// The query; its in-flight guard keeps it counted until the reply is queued (the
+    /// serving task sends every queued reply before it ends, so a drain still waits for the
+    /// send).
+    pub(super) pending: Box<PendingQuery>,
+    /// What the upstream gave.
+    pub(super) outcome: Forwarded,
     /// The client.
     pub(super) to: SocketAddr,
-    /// Keeps the query counted as in flight until the reply is queued; the serving task
-    /// sends every queued reply before it ends, so a drain still waits for the send.
-    _in_flight: InFlightGuard,
 }
 
 /// One miss waiting for the upstream.
@@ -64,12 +61,11 @@ impl Misses {
     ) {
         let responder = Arc::clone(responder);
         self.running.push(Box::pin(async move {
-            let mut bytes = Vec::with_capacity(MISS_REPLY_CAPACITY);
-            let in_flight = responder.answer_forwarded(pending, &mut bytes).await;
+            let outcome = responder.forward(&pending).await;
             MissReply {
-                bytes,
+                pending,
+                outcome,
                 to,
-                _in_flight: in_flight,
             }
         }));
     }

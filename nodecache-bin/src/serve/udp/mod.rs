@@ -59,7 +59,7 @@ pub(crate) async fn serve_udp(
     while !stop_requested(&shutdown) {
         let step = receive_step(&socket, &responder, &mut sender, &mut misses);
         // Misses that finished meanwhile leave with this batch.
-        queue_finished(&socket, &mut sender, &mut misses).await;
+        queue_finished(&socket, &responder, &mut sender, &mut misses).await;
         flush(&socket, &mut sender).await;
         match step {
             // Drained: now (and only now) wait for the reactor or a miss.
@@ -68,7 +68,7 @@ pub(crate) async fn serve_udp(
                     biased;
                     _ = shutdown.changed() => break,
                     Some(reply) = misses.next_finished(), if !misses.is_empty() => {
-                        queue_reply(&socket, &mut sender, reply).await;
+                        queue_reply(&socket, &responder, &mut sender, reply).await;
                     }
                     _ = socket.readable() => {}
                 }
@@ -83,28 +83,44 @@ pub(crate) async fn serve_udp(
     hand_over(&socket, &responder, &mut sender, &mut misses).await;
     // The misses still in flight end within the upstream timeout (stale or SERVFAIL).
     while let Some(reply) = misses.next_finished().await {
-        queue_reply(&socket, &mut sender, reply).await;
-        queue_finished(&socket, &mut sender, &mut misses).await;
+        queue_reply(&socket, &responder, &mut sender, reply).await;
+        queue_finished(&socket, &responder, &mut sender, &mut misses).await;
         flush(&socket, &mut sender).await;
     }
 }
 
 /// Queues the replies of every miss that has finished, flushing when the batch is full.
-async fn queue_finished(socket: &UdpSocket, sender: &mut SendBatch, misses: &mut Misses) {
+async fn queue_finished(
+    socket: &UdpSocket,
+    responder: &Responder,
+    sender: &mut SendBatch,
+    misses: &mut Misses,
+) {
     while let Some(reply) = misses.take_finished() {
-        queue_reply(socket, sender, reply).await;
+        queue_reply(socket, responder, sender, reply).await;
     }
 }
 
-/// Queues one miss's reply, flushing first when the batch is full.
-async fn queue_reply(socket: &UdpSocket, sender: &mut SendBatch, reply: MissReply) {
+/// Writes one miss's reply into the batch, flushing first when the batch is full.
+async fn queue_reply(
+    socket: &UdpSocket,
+    responder: &Responder,
+    sender: &mut SendBatch,
+    reply: MissReply,
+) {
     if sender.next_buffer().is_none() {
         flush(socket, sender).await;
     }
     if let Some(buffer) = sender.next_buffer() {
-        buffer.clear();
-        buffer.extend_from_slice(&reply.bytes);
-        sender.commit(reply.to);
+        let MissReply {
+            pending,
+            outcome,
+            to,
+        } = reply;
+        // The in-flight guard goes once the reply is queued: every queued reply is sent
+        // before the task ends.
+        let _in_flight = responder.write_forwarded(pending, &outcome, buffer);
+        sender.commit(to);
     }
 }
 
@@ -143,7 +159,7 @@ async fn hand_over(
     let mut quiet_until = tokio::time::Instant::now() + HAND_OVER_QUIET;
     loop {
         let step = receive_step(socket, responder, sender, misses);
-        queue_finished(socket, sender, misses).await;
+        queue_finished(socket, responder, sender, misses).await;
         flush(socket, sender).await;
         let now = tokio::time::Instant::now();
         if now >= deadline {
@@ -158,7 +174,7 @@ async fn hand_over(
         tokio::select! {
             biased;
             Some(reply) = misses.next_finished(), if !misses.is_empty() => {
-                queue_reply(socket, sender, reply).await;
+                queue_reply(socket, responder, sender, reply).await;
             }
             ready = tokio::time::timeout_at(quiet_until.min(deadline), socket.readable()) => {
                 if ready.is_err() {
