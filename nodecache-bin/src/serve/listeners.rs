@@ -27,6 +27,13 @@ pub(crate) enum BindError {
         #[source]
         source: std::io::Error,
     },
+    /// A UDP worker thread or its runtime could not be started.
+    #[error("cannot start a UDP worker: {source}")]
+    Worker {
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// Registering a bound socket with the runtime failed.
     #[error("cannot register {addr} with the runtime: {source}")]
     Register {

@@ -5,19 +5,18 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::cli::ServeArgs;
 use crate::serve::config::ServeConfig;
 use crate::serve::forward::Forwarder;
 use crate::serve::health::Health;
-use crate::serve::listeners::{BoundSockets, register_tcp, register_udp};
+use crate::serve::listeners::{BoundSockets, register_tcp};
 use crate::serve::metrics::Metrics;
 use crate::serve::responder::Responder;
 use crate::serve::setup::NodeSetup;
 use crate::serve::signals::{Signals, describe_upstreams, run_until_stopped};
 use crate::serve::tcp::{TcpLimits, serve_tcp};
-use crate::serve::udp::serve_udp;
+use crate::serve::udp::workers::UdpWorkers;
 use crate::serve::{EXIT_FAILURE, admin};
 
 /// Serves with the bound `sockets` until SIGTERM/SIGINT, then stops reading, waits up to
@@ -55,14 +54,14 @@ pub(crate) async fn serve(
     ));
     let (stop, stopped) = watch::channel(false);
     let udp_per_addr = config.workers.max(1);
-    let udp_tasks = match spawn_listeners(sockets, &config, &responder, &metrics, &health, &stopped)
-    {
-        Ok(tasks) => tasks,
-        Err(error) => {
-            eprintln!("nodecache serve: {error}");
-            return EXIT_FAILURE;
-        }
-    };
+    let mut udp_workers =
+        match spawn_listeners(sockets, &config, &responder, &metrics, &health, &stopped).await {
+            Ok(workers) => workers,
+            Err(error) => {
+                eprintln!("nodecache serve: {error}");
+                return EXIT_FAILURE;
+            }
+        };
     if let Err(error) = setup.install_rules() {
         eprintln!("nodecache serve: node setup: {error}");
         let _ = stop.send(true);
@@ -84,13 +83,9 @@ pub(crate) async fn serve(
     // The UDP tasks hand their share of the SO_REUSEPORT groups over and answer what the
     // kernel had already queued for them (udp::hand_over); only then is the drain about the
     // misses in flight.
-    let handed_over = tokio::time::timeout_at(deadline, async {
-        for task in udp_tasks {
-            let _ = task.await;
-        }
-    })
-    .await
-    .is_ok();
+    let handed_over = tokio::time::timeout_at(deadline, udp_workers.served())
+        .await
+        .is_ok();
     if !handed_over {
         eprintln!("nodecache serve: UDP hand-over still running at the drain deadline");
     }
@@ -109,30 +104,22 @@ pub(crate) async fn serve(
         )
     };
     eprintln!("nodecache serve: {reason}: stopped ({waiting} queries were in flight{left})");
+    // Only now: TCP clients' misses may have used upstream sockets a UDP worker opened.
+    let _ = tokio::task::spawn_blocking(move || udp_workers.finish()).await;
     0
 }
 
-/// Registers the bound sockets with the runtime and spawns the UDP, TCP and admin tasks;
-/// returns the UDP tasks, which the drain waits for.
-fn spawn_listeners(
+/// Starts the UDP workers and spawns the TCP and admin tasks on this runtime; returns the
+/// UDP workers, whose serving tasks the drain waits for.
+async fn spawn_listeners(
     sockets: BoundSockets,
     config: &ServeConfig,
     responder: &Arc<Responder>,
     metrics: &Arc<Metrics>,
     health: &Arc<Health>,
     stopped: &watch::Receiver<bool>,
-) -> Result<Vec<JoinHandle<()>>, crate::serve::listeners::BindError> {
-    let mut udp_tasks = Vec::new();
-    for (addr, group) in sockets.udp {
-        for socket in group {
-            let socket = register_udp(addr, socket)?;
-            udp_tasks.push(tokio::spawn(serve_udp(
-                socket,
-                Arc::clone(responder),
-                stopped.clone(),
-            )));
-        }
-    }
+) -> Result<UdpWorkers, crate::serve::listeners::BindError> {
+    let udp_workers = UdpWorkers::start(sockets.udp, responder, stopped).await?;
     let limits = Arc::new(TcpLimits::new(&config.client_tcp));
     for (addr, listener) in sockets.tcp {
         let listener = register_tcp(addr, listener)?;
@@ -149,7 +136,7 @@ fn spawn_listeners(
         Arc::clone(metrics),
         Arc::clone(health),
     ));
-    Ok(udp_tasks)
+    Ok(udp_workers)
 }
 
 /// `127.0.0.1:5353, 169.254.20.10:53` for the ready line.

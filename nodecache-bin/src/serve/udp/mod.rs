@@ -12,6 +12,7 @@
 
 pub(crate) mod batch;
 mod misses;
+pub(crate) mod workers;
 
 use std::cell::RefCell;
 use std::io;
@@ -46,7 +47,7 @@ enum Step {
     Failed,
 }
 
-/// Reads and answers queries on `socket` until `shutdown` turns true (or its sender goes),
+/// Reads and answers queries on `socket` (on a worker thread, see [`workers`]) until `shutdown` turns true (or its sender goes),
 /// then hands its share of the SO_REUSEPORT group over and drains (see [`hand_over`]).
 /// Misses still in flight keep the task (and the socket) going until their replies are sent.
 pub(crate) async fn serve_udp(
