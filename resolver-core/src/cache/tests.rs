@@ -113,10 +113,23 @@ fn replacing_a_key_updates_it_without_evicting() {
     let t0 = Instant::now();
     cache.insert(&key("a"), 1, secs(60), false, t0);
     cache.insert(&key("b"), 2, secs(60), false, t0);
-    cache.insert(&key("A."), 3, secs(10), false, t0);
+    let displaced = cache.insert_displacing(&key("A."), 3, secs(10), false, t0);
+    assert_eq!((displaced.replaced, displaced.evicted), (Some(1), None));
     assert_eq!(cache.len(), 2);
     assert_eq!(cache.get(&key("a"), t0), fresh(3, secs(10)));
     assert_eq!(cache.get(&key("b"), t0), fresh(2, secs(60)));
+    // A new key into the full cache hands back the least recently used entry ("b" was
+    // looked up last, so "a"), with its expiry.
+    let evicted = cache.insert_displacing(&key("c"), 4, secs(60), false, t0);
+    let want = Evicted {
+        value: 3,
+        expires: t0 + secs(10),
+    };
+    assert_eq!((evicted.replaced, evicted.evicted), (None, Some(want)));
+    // A zero TTL removes the entry and hands it back.
+    let removed = cache.insert_displacing(&key("c"), 5, Duration::ZERO, false, t0);
+    assert_eq!((removed.replaced, removed.evicted), (Some(4), None));
+    assert_eq!(cache.len(), 1);
 }
 
 #[test]

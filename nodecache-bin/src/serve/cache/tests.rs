@@ -115,7 +115,7 @@ fn hit_echoes_id_case_edns_and_counts_ttls_down() {
     );
     let layout = walk_response(&out).expect("reply walks");
     assert_eq!(layout.ttl_offsets.len(), 2, "CNAME + A");
-    for at in &layout.ttl_offsets {
+    for at in layout.ttl_offsets.iter() {
         assert_eq!(read_u32(&out, usize::from(*at)), Some(30 - 12));
     }
     let opt = layout.opt.expect("OPT for an EDNS client");
@@ -303,4 +303,34 @@ fn prefetch_is_claimed_once_when_popular_and_nearly_expired() {
     }
     assert!(prefetch_at(27_500), "popular and under 10 % left");
     assert!(!prefetch_at(27_600), "only one prefetch per entry");
+}
+
+#[test]
+fn answers_with_more_records_than_the_inline_table_keep_every_ttl() {
+    let many = (1..=40).fold(MemoryZone::default(), |zone, i| {
+        zone.with("many.example", zone::a(&format!("198.18.4.{i}")))
+    });
+    let cache = AnswerCache::new(&settings(), Arc::new(Metrics::default()));
+    let now = Instant::now();
+    let msg = query(7, "many.example", 1, Some((1232, false, 0)));
+    let parsed = parse_query(&msg).expect("query parses");
+    let mut upstream = many.respond("many.example", 1);
+    crate::serve::message::reply::append_opt(&mut upstream, false, 0);
+    store(&cache, &parsed, &upstream, now);
+    let CacheHit::Fresh { answer, .. } = lookup(&cache, &parsed, now) else {
+        panic!("fresh hit expected");
+    };
+    let mut out = Vec::new();
+    answer.write_reply(&msg, &parsed, TtlView::Fresh { age: 7 }, &mut out);
+    let layout = walk_response(&out).expect("reply walks");
+    assert_eq!(layout.ttl_offsets.len(), 40);
+    for &at in layout.ttl_offsets.iter() {
+        assert_eq!(read_u32(&out, usize::from(at)), Some(30 - 7));
+    }
+    answer.write_reply(&msg, &parsed, TtlView::Stale { ttl: 3 }, &mut out);
+    let layout = walk_response(&out).expect("reply walks");
+    assert_eq!(layout.opt.map(|opt| opt.end), Some(out.len()), "ours, last");
+    for &at in layout.ttl_offsets.iter() {
+        assert_eq!(read_u32(&out, usize::from(at)), Some(3));
+    }
 }
