@@ -14,6 +14,7 @@
 
 mod key;
 mod shard;
+mod stored_key;
 #[cfg(test)]
 mod tests;
 

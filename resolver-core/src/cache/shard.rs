@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use lru::LruCache;
 
+use super::stored_key::StoredKey;
 use super::{CacheLookup, Displaced, Evicted};
 
 /// The map's hasher: foldhash (what `hashbrown`, and so `lru`, uses by default), seeded per
@@ -26,16 +27,18 @@ struct Entry<V> {
 /// even an empty `LruCache` allocates its two list sentinels, and two caches of 16 shards
 /// made that 64 allocations in every process's first lookup (issue 6, the cold lookup).
 pub(super) struct Shard<V> {
-    entries: Option<LruCache<Box<[u8]>, Entry<V>, MapHasher>>,
+    entries: Option<LruCache<StoredKey, Entry<V>, MapHasher>>,
     capacity: usize,
-    /// Sum of the key lengths held, for [`Shard::approximate_bytes`].
+    /// Heap bytes of the keys held (those too long to be inline), for
+    /// [`Shard::approximate_bytes`].
     key_bytes: usize,
 }
 
-/// Fixed cost of one entry besides its key bytes: the boxed key's pointer and length, the
-/// entry, the list node's two links, and the map's slot (two pointers and a control byte).
+/// Fixed cost of one entry besides a long key's heap bytes: the key (inline or the box's
+/// pointer and length), the entry, the list node's two links, and the map's slot (two
+/// pointers and a control byte).
 pub(super) const fn fixed_entry_bytes<V>() -> usize {
-    size_of::<Box<[u8]>>()
+    size_of::<StoredKey>()
         + size_of::<Entry<V>>()
         + 2 * size_of::<usize>()
         + 2 * size_of::<usize>()
@@ -110,14 +113,15 @@ impl<V: Clone> Shard<V> {
         if (cache_full || entries.len() >= self.capacity)
             && let Some((evicted_key, old)) = entries.pop_lru()
         {
-            self.key_bytes = self.key_bytes.saturating_sub(evicted_key.len());
+            self.key_bytes = self.key_bytes.saturating_sub(evicted_key.heap_bytes());
             evicted = Some(Evicted {
                 value: old.value,
                 expires: old.expires,
             });
         }
-        self.key_bytes += key.len();
-        entries.push(Box::from(key), entry);
+        let key = StoredKey::new(key);
+        self.key_bytes += key.heap_bytes();
+        entries.push(key, entry);
         Displaced {
             replaced: None,
             evicted,
@@ -135,7 +139,7 @@ impl<V: Clone> Shard<V> {
             .entries
             .as_mut()
             .and_then(|entries| entries.pop_entry(key))?;
-        self.key_bytes = self.key_bytes.saturating_sub(removed.len());
+        self.key_bytes = self.key_bytes.saturating_sub(removed.heap_bytes());
         Some(entry.value)
     }
 

@@ -304,33 +304,39 @@ fn remove_clear_and_size_accounting() {
     });
     let t0 = Instant::now();
     assert_eq!(cache.approximate_bytes(), 0);
+    // A short key is held inline: only the fixed per-entry overhead.
     cache.insert(&key("a"), 1, secs(60), false, t0);
-    let one = cache.approximate_bytes();
-    // Key bytes (2-byte tag + "a") plus a fixed per-entry overhead.
-    assert_eq!(one, 3 + shard::fixed_entry_bytes::<u32>());
-    cache.insert(&key("bb"), 2, secs(60), false, t0);
-    assert_eq!(cache.approximate_bytes(), 2 * one + 1);
+    let fixed = shard::fixed_entry_bytes::<u32>();
+    assert_eq!(cache.approximate_bytes(), fixed);
+    // A long one is boxed: its bytes (2-byte tag + name) count too.
+    let long = "l".repeat(60);
+    cache.insert(&key(&long), 2, secs(60), false, t0);
+    assert_eq!(cache.approximate_bytes(), 2 * fixed + 62);
     assert!(cache.remove(&key("A")));
     assert!(!cache.remove(&key("a")));
-    assert_eq!(cache.approximate_bytes(), one + 1);
+    assert_eq!(cache.approximate_bytes(), fixed + 62);
     assert_eq!(cache.len(), 1);
+    assert_eq!(
+        cache.get(&key(&long.to_uppercase()), t0),
+        fresh(2, secs(60))
+    );
     cache.clear();
     assert!(cache.is_empty());
     assert_eq!(cache.approximate_bytes(), 0);
-    assert_eq!(cache.get(&key("bb"), t0), CacheLookup::Miss);
+    assert_eq!(cache.get(&key(&long), t0), CacheLookup::Miss);
 }
 
 #[test]
 fn evictions_keep_size_accounting_exact() {
     let cache = Cache::new(config(2));
     let t0 = Instant::now();
-    for name in ["a", "bb", "ccc", "dddd"] {
-        cache.insert(&key(name), 1, secs(60), false, t0);
+    for len in [60, 61, 62, 63] {
+        cache.insert(&key(&"k".repeat(len)), 1, secs(60), false, t0);
     }
-    // "ccc" and "dddd" remain: 5 + 6 key bytes.
+    // The last two remain, boxed: 64 + 65 key bytes.
     assert_eq!(
         cache.approximate_bytes(),
-        11 + 2 * shard::fixed_entry_bytes::<u32>()
+        129 + 2 * shard::fixed_entry_bytes::<u32>()
     );
 }
 

@@ -210,7 +210,10 @@ impl AnswerCache {
             self.entries
                 .insert_displacing(key, Arc::clone(&answer), lifetime, negative, now);
         // Evicted before its expiry: lost to the capacity bound, not to age.
-        if displaced.evicted.is_some_and(|evicted| now < evicted.expires) {
+        if displaced
+            .evicted
+            .is_some_and(|evicted| now < evicted.expires)
+        {
             self.metrics.cache_evictions.inc();
         }
         Ok(answer)

@@ -130,7 +130,9 @@ impl StoredAnswer {
     fn ttl_offsets(&self) -> impl Iterator<Item = usize> {
         let table = self.bytes.get(self.message_len..).unwrap_or_default();
         let (pairs, _) = table.as_chunks::<2>();
-        pairs.iter().map(|&pair| usize::from(u16::from_ne_bytes(pair)))
+        pairs
+            .iter()
+            .map(|&pair| usize::from(u16::from_ne_bytes(pair)))
     }
 
     /// Attaches the budget charge taken for this entry (released when it is dropped).
@@ -200,8 +202,7 @@ impl StoredAnswer {
         out.extend_from_slice(message);
         write_u16(out, offset::ID, query.id);
         let wants_ad = query.flags & flags::AD != 0 || query.edns.is_some_and(|e| e.dnssec_ok);
-        let upstream_rcode =
-            read_u16(message, offset::FLAGS).unwrap_or(0) & flags::RCODE_MASK;
+        let upstream_rcode = read_u16(message, offset::FLAGS).unwrap_or(0) & flags::RCODE_MASK;
         let mut reply = reply_flags(query.flags, self.authentic_data && wants_ad, upstream_rcode);
         if self.truncated {
             reply |= flags::TC;
