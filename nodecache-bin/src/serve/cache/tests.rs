@@ -334,3 +334,41 @@ fn answers_with_more_records_than_the_inline_table_keep_every_ttl() {
         assert_eq!(read_u32(&out, usize::from(at)), Some(3));
     }
 }
+
+#[test]
+fn pushing_out_an_expired_answer_is_no_eviction() {
+    let mut limits = settings();
+    limits.size = 1;
+    limits.stale_max_age = Duration::from_secs(3600);
+    let metrics = Arc::new(Metrics::default());
+    let cache = AnswerCache::new(&limits, Arc::clone(&metrics));
+    let now = Instant::now();
+    let round = |first_qtype: u16, at: Instant| {
+        for qtype in first_qtype..first_qtype + 64 {
+            let (_, parsed, upstream) = exchange("www.example.com", qtype, None);
+            store(&cache, &parsed, &upstream, at);
+        }
+    };
+    round(1000, now);
+    let held_first = cache.len() as u64;
+    assert_eq!(metrics.cache_evictions.get(), 64 - held_first);
+    // 40 s later the first round's answers (TTL 30 s) have expired: pushing them out is
+    // not counted, pushing out the second round's own fresh answers is.
+    let later = now + Duration::from_secs(40);
+    round(2000, later);
+    let survivors = (1000..1064)
+        .filter(|&qtype| {
+            let (_, parsed, _) = exchange("www.example.com", qtype, None);
+            matches!(lookup(&cache, &parsed, later), CacheHit::Stale(_))
+        })
+        .count() as u64;
+    let held_second = cache.len() as u64 - survivors;
+    assert!(
+        held_first > survivors,
+        "the second round pushed expired answers out"
+    );
+    assert_eq!(
+        metrics.cache_evictions.get(),
+        (64 - held_first) + (64 - held_second)
+    );
+}
