@@ -14,6 +14,7 @@
 
 mod key;
 mod shard;
+mod stored_key;
 #[cfg(test)]
 mod tests;
 
@@ -118,6 +119,33 @@ pub enum CacheLookup<V> {
     },
 }
 
+/// What an insert took out of the cache (see [`Cache::insert_displacing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Displaced<V> {
+    /// The value the key held before: replaced by the new one, or removed by a zero TTL.
+    pub replaced: Option<V>,
+    /// The least recently used entry pushed out to make room for a new key.
+    pub evicted: Option<Evicted<V>>,
+}
+
+impl<V> Displaced<V> {
+    /// Nothing left the cache.
+    pub const NOTHING: Displaced<V> = Displaced {
+        replaced: None,
+        evicted: None,
+    };
+}
+
+/// An entry an insert pushed out of the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evicted<V> {
+    /// Its value.
+    pub value: V,
+    /// When it would have expired: an entry evicted before then was lost to the capacity
+    /// bound, one evicted after had expired anyway.
+    pub expires: Instant,
+}
+
 /// The cache. `V` is cloned out on a hit, so make it cheap to clone (an `Arc`).
 ///
 /// `Send + Sync` when `V: Send`; every method takes `&self` and locks one shard at a time.
@@ -181,26 +209,47 @@ impl<V: Clone> Cache<V> {
     /// A clamped TTL of zero stores nothing and removes an existing entry for the key, so an
     /// answer that must not be cached also stops an older one from being served.
     pub fn insert(&self, key: &CacheKey, value: V, ttl: Duration, negative: bool, now: Instant) {
+        // What left the cache is dropped here, after the shard lock is released.
+        drop(self.insert_displacing(key, value, ttl, negative, now));
+    }
+
+    /// [`Cache::insert`], handing back what the insert took out of the cache: the value the
+    /// key held before, or the entry evicted to make room. The caller learns from the same
+    /// single lookup whether its value replaced another or pushed one out (the daemon keeps
+    /// its eviction count that way), and drops them outside the shard lock.
+    pub fn insert_displacing(
+        &self,
+        key: &CacheKey,
+        value: V,
+        ttl: Duration,
+        negative: bool,
+        now: Instant,
+    ) -> Displaced<V> {
         if self.config.capacity == 0 {
-            return;
+            return Displaced::NOTHING;
         }
         let key = key.as_bytes();
         let ttl = self.config.clamp_ttl(ttl, negative);
         let expires = match now.checked_add(ttl) {
             Some(expires) if !ttl.is_zero() => expires,
             _ => {
-                if self.shard(key).lock().remove(key) {
-                    self.forget(1);
-                }
-                return;
+                let replaced = self.shard(key).lock().take(key);
+                self.forget(usize::from(replaced.is_some()));
+                return Displaced {
+                    replaced,
+                    evicted: None,
+                };
             }
         };
         let cache_full = self.held.load(Ordering::Relaxed) >= self.config.capacity;
-        let added = self
+        let displaced = self
             .shard(key)
             .lock()
             .insert(key, value, expires, cache_full);
-        self.held.fetch_add(added, Ordering::Relaxed);
+        if displaced.replaced.is_none() && displaced.evicted.is_none() {
+            self.held.fetch_add(1, Ordering::Relaxed);
+        }
+        displaced
     }
 
     /// Removes the entry for `key`; true when there was one.

@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use lru::LruCache;
 
-use super::CacheLookup;
+use super::stored_key::StoredKey;
+use super::{CacheLookup, Displaced, Evicted};
 
 /// The map's hasher: foldhash (what `hashbrown`, and so `lru`, uses by default), seeded per
 /// instance. Measured in `benches/cache.rs` against std's SipHash: about 3× faster on a
@@ -26,16 +27,18 @@ struct Entry<V> {
 /// even an empty `LruCache` allocates its two list sentinels, and two caches of 16 shards
 /// made that 64 allocations in every process's first lookup (issue 6, the cold lookup).
 pub(super) struct Shard<V> {
-    entries: Option<LruCache<Box<[u8]>, Entry<V>, MapHasher>>,
+    entries: Option<LruCache<StoredKey, Entry<V>, MapHasher>>,
     capacity: usize,
-    /// Sum of the key lengths held, for [`Shard::approximate_bytes`].
+    /// Heap bytes of the keys held (those too long to be inline), for
+    /// [`Shard::approximate_bytes`].
     key_bytes: usize,
 }
 
-/// Fixed cost of one entry besides its key bytes: the boxed key's pointer and length, the
-/// entry, the list node's two links, and the map's slot (two pointers and a control byte).
+/// Fixed cost of one entry besides a long key's heap bytes: the key (inline or the box's
+/// pointer and length), the entry, the list node's two links, and the map's slot (two
+/// pointers and a control byte).
 pub(super) const fn fixed_entry_bytes<V>() -> usize {
-    size_of::<Box<[u8]>>()
+    size_of::<StoredKey>()
         + size_of::<Entry<V>>()
         + 2 * size_of::<usize>()
         + 2 * size_of::<usize>()
@@ -85,49 +88,59 @@ impl<V: Clone> Shard<V> {
 
     /// Stores `value` until `expires`, replacing any entry for `key`. A new key first makes
     /// room by dropping this shard's least recently used entry when the shard is at its own
-    /// limit or `cache_full` (the whole cache holds its capacity). Returns the change in the
-    /// number of entries held: 1 (added), 0 (replaced, or one evicted for it).
+    /// limit or `cache_full` (the whole cache holds its capacity). Returns what left the
+    /// shard: the replaced value, or the evicted entry; neither means one entry was added.
     pub(super) fn insert(
         &mut self,
         key: &[u8],
         value: V,
         expires: Instant,
         cache_full: bool,
-    ) -> usize {
+    ) -> Displaced<V> {
         let entry = Entry { value, expires };
         let entries = self
             .entries
             .get_or_insert_with(|| LruCache::unbounded_with_hasher(MapHasher::default()));
         if let Some(existing) = entries.get_mut(key) {
             // Replacing in place keeps the stored key and avoids a new allocation.
-            *existing = entry;
-            return 0;
+            let replaced = std::mem::replace(existing, entry);
+            return Displaced {
+                replaced: Some(replaced.value),
+                evicted: None,
+            };
         }
-        let mut evicted_one = false;
+        let mut evicted = None;
         if (cache_full || entries.len() >= self.capacity)
-            && let Some((evicted, _)) = entries.pop_lru()
+            && let Some((evicted_key, old)) = entries.pop_lru()
         {
-            self.key_bytes = self.key_bytes.saturating_sub(evicted.len());
-            evicted_one = true;
+            self.key_bytes = self.key_bytes.saturating_sub(evicted_key.heap_bytes());
+            evicted = Some(Evicted {
+                value: old.value,
+                expires: old.expires,
+            });
         }
-        self.key_bytes += key.len();
-        entries.push(Box::from(key), entry);
-        usize::from(!evicted_one)
+        let key = StoredKey::new(key);
+        self.key_bytes += key.heap_bytes();
+        entries.push(key, entry);
+        Displaced {
+            replaced: None,
+            evicted,
+        }
     }
 
     /// Removes the entry for `key`; true when there was one.
     pub(super) fn remove(&mut self, key: &[u8]) -> bool {
-        match self
+        self.take(key).is_some()
+    }
+
+    /// Removes the entry for `key` and returns its value.
+    pub(super) fn take(&mut self, key: &[u8]) -> Option<V> {
+        let (removed, entry) = self
             .entries
             .as_mut()
-            .and_then(|entries| entries.pop_entry(key))
-        {
-            Some((removed, _)) => {
-                self.key_bytes = self.key_bytes.saturating_sub(removed.len());
-                true
-            }
-            None => false,
-        }
+            .and_then(|entries| entries.pop_entry(key))?;
+        self.key_bytes = self.key_bytes.saturating_sub(removed.heap_bytes());
+        Some(entry.value)
     }
 
     /// Drops every entry; returns how many there were.

@@ -113,10 +113,23 @@ fn replacing_a_key_updates_it_without_evicting() {
     let t0 = Instant::now();
     cache.insert(&key("a"), 1, secs(60), false, t0);
     cache.insert(&key("b"), 2, secs(60), false, t0);
-    cache.insert(&key("A."), 3, secs(10), false, t0);
+    let displaced = cache.insert_displacing(&key("A."), 3, secs(10), false, t0);
+    assert_eq!((displaced.replaced, displaced.evicted), (Some(1), None));
     assert_eq!(cache.len(), 2);
     assert_eq!(cache.get(&key("a"), t0), fresh(3, secs(10)));
     assert_eq!(cache.get(&key("b"), t0), fresh(2, secs(60)));
+    // A new key into the full cache hands back the least recently used entry ("b" was
+    // looked up last, so "a"), with its expiry.
+    let evicted = cache.insert_displacing(&key("c"), 4, secs(60), false, t0);
+    let want = Evicted {
+        value: 3,
+        expires: t0 + secs(10),
+    };
+    assert_eq!((evicted.replaced, evicted.evicted), (None, Some(want)));
+    // A zero TTL removes the entry and hands it back.
+    let removed = cache.insert_displacing(&key("c"), 5, Duration::ZERO, false, t0);
+    assert_eq!((removed.replaced, removed.evicted), (Some(4), None));
+    assert_eq!(cache.len(), 1);
 }
 
 #[test]
@@ -291,33 +304,39 @@ fn remove_clear_and_size_accounting() {
     });
     let t0 = Instant::now();
     assert_eq!(cache.approximate_bytes(), 0);
+    // A short key is held inline: only the fixed per-entry overhead.
     cache.insert(&key("a"), 1, secs(60), false, t0);
-    let one = cache.approximate_bytes();
-    // Key bytes (2-byte tag + "a") plus a fixed per-entry overhead.
-    assert_eq!(one, 3 + shard::fixed_entry_bytes::<u32>());
-    cache.insert(&key("bb"), 2, secs(60), false, t0);
-    assert_eq!(cache.approximate_bytes(), 2 * one + 1);
+    let fixed = shard::fixed_entry_bytes::<u32>();
+    assert_eq!(cache.approximate_bytes(), fixed);
+    // A long one is boxed: its bytes (2-byte tag + name) count too.
+    let long = "l".repeat(60);
+    cache.insert(&key(&long), 2, secs(60), false, t0);
+    assert_eq!(cache.approximate_bytes(), 2 * fixed + 62);
     assert!(cache.remove(&key("A")));
     assert!(!cache.remove(&key("a")));
-    assert_eq!(cache.approximate_bytes(), one + 1);
+    assert_eq!(cache.approximate_bytes(), fixed + 62);
     assert_eq!(cache.len(), 1);
+    assert_eq!(
+        cache.get(&key(&long.to_uppercase()), t0),
+        fresh(2, secs(60))
+    );
     cache.clear();
     assert!(cache.is_empty());
     assert_eq!(cache.approximate_bytes(), 0);
-    assert_eq!(cache.get(&key("bb"), t0), CacheLookup::Miss);
+    assert_eq!(cache.get(&key(&long), t0), CacheLookup::Miss);
 }
 
 #[test]
 fn evictions_keep_size_accounting_exact() {
     let cache = Cache::new(config(2));
     let t0 = Instant::now();
-    for name in ["a", "bb", "ccc", "dddd"] {
-        cache.insert(&key(name), 1, secs(60), false, t0);
+    for len in [60, 61, 62, 63] {
+        cache.insert(&key(&"k".repeat(len)), 1, secs(60), false, t0);
     }
-    // "ccc" and "dddd" remain: 5 + 6 key bytes.
+    // The last two remain, boxed: 64 + 65 key bytes.
     assert_eq!(
         cache.approximate_bytes(),
-        11 + 2 * shard::fixed_entry_bytes::<u32>()
+        129 + 2 * shard::fixed_entry_bytes::<u32>()
     );
 }
 

@@ -197,24 +197,27 @@ impl AnswerCache {
         let Some(key) = key.filter(|_| entry_ttl > 0 && self.entries.config().capacity > 0) else {
             return Ok(Arc::new(answer));
         };
-        if let Some(charge) = self
-            .ledger
-            .charge(answer.footprint(), negative, now + lifetime)
+        let Some(charge) = self.ledger.charge(answer.footprint(), negative) else {
+            return Ok(Arc::new(answer));
+        };
+        answer.set_charge(charge);
+        let answer = Arc::new(answer);
+        // The insert hands back what it displaced, so one lookup tells a replaced answer
+        // (no eviction) from one pushed out to make room, and both are dropped here,
+        // outside the shard lock. It replaced a second lookup to mark the old entry and a
+        // thread-local around the insert that the dropped entry's charge read (callgrind,
+        // issue 6: with the one-box layout, ~340 instructions less per miss).
+        let displaced =
+            self.entries
+                .insert_displacing(key, Arc::clone(&answer), lifetime, negative, now);
+        // Evicted before its expiry: lost to the capacity bound, not to age.
+        if displaced
+            .evicted
+            .is_some_and(|evicted| now < evicted.expires)
         {
-            answer.set_charge(charge);
-            let answer = Arc::new(answer);
-            if let CacheLookup::Fresh { value, .. } | CacheLookup::Stale { value } =
-                self.entries.get(key, now)
-            {
-                value.mark_superseded();
-            }
-            stored::while_inserting(now, || {
-                self.entries
-                    .insert(key, Arc::clone(&answer), lifetime, negative, now);
-            });
-            return Ok(answer);
+            self.metrics.cache_evictions.inc();
         }
-        Ok(Arc::new(answer))
+        Ok(answer)
     }
 
     /// Whether expired answers are served when upstreams fail.

@@ -115,7 +115,7 @@ fn hit_echoes_id_case_edns_and_counts_ttls_down() {
     );
     let layout = walk_response(&out).expect("reply walks");
     assert_eq!(layout.ttl_offsets.len(), 2, "CNAME + A");
-    for at in &layout.ttl_offsets {
+    for at in layout.ttl_offsets.iter() {
         assert_eq!(read_u32(&out, usize::from(*at)), Some(30 - 12));
     }
     let opt = layout.opt.expect("OPT for an EDNS client");
@@ -303,4 +303,72 @@ fn prefetch_is_claimed_once_when_popular_and_nearly_expired() {
     }
     assert!(prefetch_at(27_500), "popular and under 10 % left");
     assert!(!prefetch_at(27_600), "only one prefetch per entry");
+}
+
+#[test]
+fn answers_with_more_records_than_the_inline_table_keep_every_ttl() {
+    let many = (1..=40).fold(MemoryZone::default(), |zone, i| {
+        zone.with("many.example", zone::a(&format!("198.18.4.{i}")))
+    });
+    let cache = AnswerCache::new(&settings(), Arc::new(Metrics::default()));
+    let now = Instant::now();
+    let msg = query(7, "many.example", 1, Some((1232, false, 0)));
+    let parsed = parse_query(&msg).expect("query parses");
+    let mut upstream = many.respond("many.example", 1);
+    crate::serve::message::reply::append_opt(&mut upstream, false, 0);
+    store(&cache, &parsed, &upstream, now);
+    let CacheHit::Fresh { answer, .. } = lookup(&cache, &parsed, now) else {
+        panic!("fresh hit expected");
+    };
+    let mut out = Vec::new();
+    answer.write_reply(&msg, &parsed, TtlView::Fresh { age: 7 }, &mut out);
+    let layout = walk_response(&out).expect("reply walks");
+    assert_eq!(layout.ttl_offsets.len(), 40);
+    for &at in layout.ttl_offsets.iter() {
+        assert_eq!(read_u32(&out, usize::from(at)), Some(30 - 7));
+    }
+    answer.write_reply(&msg, &parsed, TtlView::Stale { ttl: 3 }, &mut out);
+    let layout = walk_response(&out).expect("reply walks");
+    assert_eq!(layout.opt.map(|opt| opt.end), Some(out.len()), "ours, last");
+    for &at in layout.ttl_offsets.iter() {
+        assert_eq!(read_u32(&out, usize::from(at)), Some(3));
+    }
+}
+
+#[test]
+fn pushing_out_an_expired_answer_is_no_eviction() {
+    let mut limits = settings();
+    limits.size = 1;
+    limits.stale_max_age = Duration::from_secs(3600);
+    let metrics = Arc::new(Metrics::default());
+    let cache = AnswerCache::new(&limits, Arc::clone(&metrics));
+    let now = Instant::now();
+    let round = |first_qtype: u16, at: Instant| {
+        for qtype in first_qtype..first_qtype + 64 {
+            let (_, parsed, upstream) = exchange("www.example.com", qtype, None);
+            store(&cache, &parsed, &upstream, at);
+        }
+    };
+    round(1000, now);
+    let held_first = cache.len() as u64;
+    assert_eq!(metrics.cache_evictions.get(), 64 - held_first);
+    // 40 s later the first round's answers (TTL 30 s) have expired: pushing them out is
+    // not counted, pushing out the second round's own fresh answers is.
+    let later = now + Duration::from_secs(40);
+    round(2000, later);
+    let survivors = (1000..1064)
+        .filter(|&qtype| {
+            let (_, parsed, _) = exchange("www.example.com", qtype, None);
+            matches!(lookup(&cache, &parsed, later), CacheHit::Stale(_))
+        })
+        .count() as u64;
+    let held_second = cache.len() as u64 - survivors;
+    assert!(
+        held_first > survivors,
+        "the second round pushed expired answers out"
+    );
+    assert_eq!(
+        metrics.cache_evictions.get(),
+        (64 - held_first) + (64 - held_second)
+    );
 }

@@ -234,7 +234,7 @@ fn walk_finds_ttls_min_ttl_and_soa_negative_ttl() {
     assert_eq!(layout.min_answer_ttl, Some(30));
     assert_eq!(layout.negative_ttl, None);
     assert_eq!(layout.end, msg.len());
-    for &at in &layout.ttl_offsets {
+    for &at in layout.ttl_offsets.iter() {
         assert_eq!(read_u32(&msg, usize::from(at)), Some(30));
     }
 
@@ -319,7 +319,7 @@ fn never_panics_on_truncations_mutations_and_random_bytes() {
         let _ = write_header_reply(bytes, rcode::FORMERR, &mut out);
         if let Ok(layout) = walk_response(bytes) {
             assert!(layout.end <= bytes.len());
-            for at in layout.ttl_offsets {
+            for &at in layout.ttl_offsets.iter() {
                 assert!(read_u32(bytes, usize::from(at)).is_some());
             }
         }
