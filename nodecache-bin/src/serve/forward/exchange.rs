@@ -101,14 +101,16 @@ pub(super) async fn ask_tcp(
     question: &Question,
     priority: Priority,
 ) -> TcpOutcome {
+    // The pool replaces the ID with one unique on its connection.
+    let Some(message) = encode_query(0, question) else {
+        return TcpOutcome::ServerFailed;
+    };
     if !shared.spend(priority) {
         return TcpOutcome::OverBudget;
     }
-    // The pool replaces the ID with one unique on its connection.
-    let message = encode_query(0, question);
     shared.metrics.upstream_sends.inc();
     let pool = shared.pools.get(server);
-    match pool.query(&message, question, &shared.own).await {
+    match pool.query(message.as_bytes(), question, &shared.own).await {
         Ok(response) => {
             let id = message_id(&response).unwrap_or(0);
             shared.rtt.answered(server, std::time::Instant::now());
