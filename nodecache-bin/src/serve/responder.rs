@@ -326,10 +326,10 @@ impl Responder {
     }
 }
 
-/// The forwarder's form of the query's question (allocates: only on the miss path).
+/// The forwarder's form of the query's question (the name copied inline: no allocation).
 fn question_of(query: &ParsedQuery) -> Question {
     Question {
-        name: query.name.as_wire().into(),
+        name: (&query.name).into(),
         qtype: query.qtype,
         qclass: query.qclass,
     }

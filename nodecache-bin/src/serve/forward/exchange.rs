@@ -25,11 +25,12 @@ pub(super) enum TcpOutcome {
     OverBudget,
 }
 
-/// Runs the exchange for `question`; `client_waiting` says whose packets they are.
+/// Runs the exchange for `question`; `client_waiting` says whose packets they are (see
+/// [`priority`]).
 pub(super) async fn run(
     shared: &Shared,
     question: &Question,
-    client_waiting: &AtomicBool,
+    client_waiting: Option<&AtomicBool>,
 ) -> Result<UpstreamResponse, ForwardError> {
     let route = shared
         .route(&question.name)
@@ -51,9 +52,10 @@ pub(super) async fn run(
     result
 }
 
-/// Whose packets an exchange sends now.
-pub(super) fn priority(client_waiting: &AtomicBool) -> Priority {
-    if client_waiting.load(Ordering::Relaxed) {
+/// Whose packets an exchange sends now: a client's when a client led it (`None`, see
+/// [`super::coalesce::Lead::client_waiting`]) or has joined it since.
+pub(super) fn priority(client_waiting: Option<&AtomicBool>) -> Priority {
+    if client_waiting.is_none_or(|flag| flag.load(Ordering::Relaxed)) {
         Priority::Client
     } else {
         Priority::Prefetch
@@ -66,7 +68,7 @@ async fn tcp_only(
     shared: &Shared,
     route: &Route,
     question: &Question,
-    client_waiting: &AtomicBool,
+    client_waiting: Option<&AtomicBool>,
 ) -> Result<UpstreamResponse, ForwardError> {
     let deadline = Instant::now() + shared.timeout;
     let order = shared
@@ -101,13 +103,11 @@ pub(super) async fn ask_tcp(
     question: &Question,
     priority: Priority,
 ) -> TcpOutcome {
-    // The pool replaces the ID with one unique on its connection.
-    let Some(message) = encode_query(0, question) else {
-        return TcpOutcome::ServerFailed;
-    };
     if !shared.spend(priority) {
         return TcpOutcome::OverBudget;
     }
+    // The pool replaces the ID with one unique on its connection.
+    let message = encode_query(0, question);
     shared.metrics.upstream_sends.inc();
     let pool = shared.pools.get(server);
     match pool.query(message.as_bytes(), question, &shared.own).await {

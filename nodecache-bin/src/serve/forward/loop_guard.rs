@@ -83,7 +83,7 @@ mod tests {
     fn registered_until_dropped() {
         let queries = OwnQueries::default();
         let a = Question {
-            name: b"\x01a\x00".to_vec().into(),
+            name: super::super::QuestionName::new(b"\x01a\x00").expect("name"),
             qtype: 1,
             qclass: 1,
         };

@@ -54,7 +54,7 @@ pub(super) enum Verdict {
 
 /// Length of the OPT record we append: root owner, TYPE, CLASS, TTL, RDLEN (RFC 6891 §6.1.2).
 const OPT_LEN: usize = 11;
-/// Longest name in wire form (RFC 1035 §2.3.4).
+/// Longest name in wire form (RFC 1035 §2.3.4; [`super::QuestionName`] holds no more).
 const MAX_NAME_LEN: usize = 255;
 /// Longest query we send: header, the longest name, QTYPE and QCLASS, the OPT record.
 const MAX_QUERY_LEN: usize = HEADER_LEN + MAX_NAME_LEN + 4 + OPT_LEN;
@@ -108,13 +108,9 @@ impl Query {
 
 /// Our query for `question` with `id`: RD set, one question (the name bytes as given), one
 /// OPT record advertising [`UPSTREAM_EDNS_SIZE`] (RFC 6891 §6.1.2: owner root, CLASS = UDP
-/// payload size, TTL 0 = extended rcode 0, version 0, DO clear, no options). `None` for a
-/// name longer than 255 octets (RFC 1035 §2.3.4), which no query we parsed carries.
-pub(super) fn encode_query(id: u16, question: &Question) -> Option<Query> {
+/// payload size, TTL 0 = extended rcode 0, version 0, DO clear, no options).
+pub(super) fn encode_query(id: u16, question: &Question) -> Query {
     let name: &[u8] = &question.name;
-    if name.len() > MAX_NAME_LEN {
-        return None;
-    }
     let mut query = Query {
         bytes: [0; MAX_QUERY_LEN],
         len: 0,
@@ -136,13 +132,13 @@ pub(super) fn encode_query(id: u16, question: &Question) -> Option<Query> {
     ];
     for part in [&header[..], name, &tail[..]] {
         let end = query.len + part.len();
-        // Fits: the name was checked against the room the buffer has for it.
+        // Fits: the buffer has room for the longest name a question holds.
         if let Some(slot) = query.bytes.get_mut(query.len..end) {
             slot.copy_from_slice(part);
         }
         query.len = end;
     }
-    Some(query)
+    query
 }
 
 /// Sets the case of each ASCII letter of `name` (wire form) at random (the 0x20 bits). Only
@@ -248,11 +244,12 @@ fn read_u16(message: &[u8], pos: usize) -> Option<u16> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::QuestionName;
     use super::*;
 
     fn question() -> Question {
         Question {
-            name: b"\x03www\x07example\x03com\x00".to_vec().into_boxed_slice(),
+            name: QuestionName::new(b"\x03www\x07example\x03com\x00").expect("name"),
             qtype: 1,
             qclass: 1,
         }
@@ -271,7 +268,7 @@ mod tests {
     #[test]
     fn randomized_case_keeps_the_name_and_is_checked_exactly() {
         let q = question();
-        let plain = encode_query(9, &q).expect("query");
+        let plain = encode_query(9, &q);
         let mut seen_upper = false;
         let mut seen_lower = false;
         for _ in 0..20 {
@@ -318,21 +315,20 @@ mod tests {
     }
 
     #[test]
-    fn longest_name_fits_and_longer_is_refused() {
+    fn longest_name_fits() {
         let mut q = question();
         let mut name = [63u8; 255];
         name[254] = 0;
-        q.name = name[..].into();
-        let query = encode_query(1, &q).expect("a 255-octet name fits");
+        q.name = QuestionName::new(&name).expect("255 octets");
+        let query = encode_query(1, &q);
         assert_eq!(query.as_bytes().len(), MAX_QUERY_LEN);
         assert_eq!(query.name(), &name[..]);
-        q.name = [1u8; 256][..].into();
-        assert!(encode_query(1, &q).is_none());
+        assert_eq!(&query.as_bytes()[MAX_QUERY_LEN - 11..][..3], &[0, 0, 41]);
     }
 
     #[test]
     fn query_has_rd_question_and_opt() {
-        let query = encode_query(0xbeef, &question()).expect("query");
+        let query = encode_query(0xbeef, &question());
         let query = query.as_bytes();
         assert_eq!(&query[..12], &[0xbe, 0xef, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
         let opt = &query[query.len() - 11..];
@@ -342,7 +338,7 @@ mod tests {
     #[test]
     fn responses_are_classified_and_foreign_ones_rejected() {
         let q = question();
-        let query = encode_query(7, &q).expect("query");
+        let query = encode_query(7, &q);
         let query = query.as_bytes();
         let name: &[u8] = &q.name;
         let upper = b"\x03WWW\x07Example\x03COM\x00";

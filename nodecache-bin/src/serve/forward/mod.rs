@@ -14,6 +14,7 @@ mod exchange;
 mod loop_guard;
 mod message;
 mod pool;
+mod question;
 mod random;
 mod socket_pool;
 mod udp;
@@ -36,17 +37,9 @@ use crate::serve::metrics::Metrics;
 use resolver_core::transport::RttTable;
 use std::net::SocketAddr;
 
-/// A question as the daemon keys and forwards it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Question {
-    /// The name in wire form (length-prefixed labels ending with the root's zero octet),
-    /// uncompressed, ASCII lower-cased (RFC 4343: comparisons are case-insensitive).
-    pub(crate) name: Box<[u8]>,
-    /// QTYPE.
-    pub(crate) qtype: u16,
-    /// QCLASS.
-    pub(crate) qclass: u16,
-}
+pub(crate) use self::question::Question;
+#[cfg(test)]
+pub(crate) use self::question::QuestionName;
 
 /// Who wants the answer: prefetches yield to clients under the packet budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +59,28 @@ pub(crate) struct UpstreamResponse {
     pub(crate) message: Vec<u8>,
     /// Which server answered.
     pub(crate) server: SocketAddr,
+}
+
+/// The answer [`Forwarder::forward`] gives: the leader's own when nobody else asked the same
+/// question meanwhile (almost every miss: no reference count, no allocation for it), shared
+/// when followers joined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Forwarded {
+    /// Nobody else waited for this exchange.
+    Owned(UpstreamResponse),
+    /// The exchange's result, shared with the followers that joined it.
+    Shared(Arc<UpstreamResponse>),
+}
+
+impl std::ops::Deref for Forwarded {
+    type Target = UpstreamResponse;
+
+    fn deref(&self) -> &UpstreamResponse {
+        match self {
+            Forwarded::Owned(response) => response,
+            Forwarded::Shared(response) => response,
+        }
+    }
 }
 
 /// Why no upstream answer could be had.
@@ -182,7 +197,7 @@ impl Forwarder {
     }
 
     /// The upstream answer to `question`. Identical questions in flight share one upstream
-    /// exchange (the result is shared, hence the `Arc`).
+    /// exchange (its result then [`Forwarded::Shared`]).
     ///
     /// The first asker (the leader) runs the exchange inside its own future: no task is
     /// spawned per miss. Should the leader's future be dropped (its client gave up), the
@@ -192,7 +207,7 @@ impl Forwarder {
         &self,
         question: &Question,
         priority: Priority,
-    ) -> Result<Arc<UpstreamResponse>, ForwardError> {
+    ) -> Result<Forwarded, ForwardError> {
         let mut counted = false;
         loop {
             let lead = match self.shared.in_flight.join(question, priority) {
@@ -202,7 +217,7 @@ impl Forwarder {
                         counted = true;
                     }
                     match coalesce::wait(outcome).await {
-                        Some(result) => return result,
+                        Some(result) => return result.map(Forwarded::Shared),
                         // The leader gave up: lead or follow again.
                         None => continue,
                     }
@@ -218,20 +233,27 @@ impl Forwarder {
             // Boxed: the exchange's state is most of a miss's future, and a client task
             // carrying it inline would pass 1 KiB, where glibc's malloc consolidates its
             // small free chunks on every allocation (seen in perf under the task spawn).
-            let result = Box::pin(exchange::run(shared, question, &lead.client_waiting))
-                .await
-                .map(Arc::new);
+            let result = Box::pin(exchange::run(
+                shared,
+                question,
+                lead.client_waiting.as_deref(),
+            ))
+            .await;
             if matches!(
                 result,
                 Err(ForwardError::Timeout | ForwardError::AllFailed | ForwardError::QueueFull)
             ) {
                 shared.metrics.upstream_failures.inc();
             }
-            if let Some(followers) = finish.followers() {
-                // Followers that gave up meanwhile are fine.
-                let _ = followers.send(Some(result.clone()));
-            }
-            return result;
+            let Some(followers) = finish.followers() else {
+                return result.map(Forwarded::Owned);
+            };
+            // Shared only now that someone else waits for it (dhat: the `Arc` every miss
+            // made was one allocation per miss).
+            let result = result.map(Arc::new);
+            // Followers that gave up meanwhile are fine.
+            let _ = followers.send(Some(result.clone()));
+            return result.map(Forwarded::Shared);
         }
     }
 

@@ -105,7 +105,7 @@ pub(super) async fn exchange(
     shared: &Shared,
     route: &Route,
     question: &Question,
-    client_waiting: &AtomicBool,
+    client_waiting: Option<&AtomicBool>,
     start: Instant,
 ) -> Result<UpstreamResponse, ForwardError> {
     let deadline = start + shared.timeout;
@@ -119,9 +119,7 @@ pub(super) async fn exchange(
         shared.timeout,
     );
     // The ID is set per server before each send.
-    let Some(mut message) = encode_query(0, question) else {
-        return Err(ForwardError::AllFailed);
-    };
+    let mut message = encode_query(0, question);
     // With 0x20 the name goes out in random case; the answer must carry the same case.
     if shared.randomize_case {
         message.randomize_case();

@@ -1,0 +1,119 @@
+//! The question as the forwarder keys and sends it, with its name held inline: a name is at
+//! most 255 octets (RFC 1035 §2.3.4), so making a question from a parsed query and keying
+//! the in-flight map by it allocate nothing (dhat: the boxed name and its copy as the
+//! in-flight key were two of a miss's allocations).
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+
+use crate::serve::message::QueryName;
+
+/// Longest name in wire form, the root label included (RFC 1035 §2.3.4).
+const MAX_NAME_LEN: usize = 255;
+
+/// A question as the daemon keys and forwards it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Question {
+    /// The name in wire form (length-prefixed labels ending with the root's zero octet),
+    /// uncompressed, ASCII lower-cased (RFC 4343: comparisons are case-insensitive).
+    pub(crate) name: QuestionName,
+    /// QTYPE.
+    pub(crate) qtype: u16,
+    /// QCLASS.
+    pub(crate) qclass: u16,
+}
+
+/// A name in wire form of at most 255 octets, inline. Compares and hashes as its octets.
+#[derive(Clone)]
+pub(crate) struct QuestionName {
+    bytes: [u8; MAX_NAME_LEN],
+    /// Octets in use (at most [`MAX_NAME_LEN`]).
+    len: u8,
+}
+
+impl QuestionName {
+    /// `wire` as a question name; `None` if it is longer than 255 octets. (The daemon makes
+    /// its questions from parsed queries, see the `From` impl; tests from octets.)
+    #[cfg(test)]
+    pub(crate) fn new(wire: &[u8]) -> Option<QuestionName> {
+        let mut name = QuestionName {
+            bytes: [0; MAX_NAME_LEN],
+            len: u8::try_from(wire.len()).ok()?,
+        };
+        name.bytes.get_mut(..wire.len())?.copy_from_slice(wire);
+        Some(name)
+    }
+}
+
+impl From<&QueryName> for QuestionName {
+    /// A parsed query's name (at most 255 octets by [`QueryName`]'s own bound).
+    fn from(name: &QueryName) -> QuestionName {
+        let wire = name.as_wire();
+        let mut bytes = [0; MAX_NAME_LEN];
+        for (slot, octet) in bytes.iter_mut().zip(wire) {
+            *slot = *octet;
+        }
+        QuestionName {
+            bytes,
+            len: u8::try_from(wire.len()).unwrap_or(u8::MAX),
+        }
+    }
+}
+
+impl Deref for QuestionName {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
+impl PartialEq for QuestionName {
+    fn eq(&self, other: &QuestionName) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for QuestionName {}
+
+impl Hash for QuestionName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+
+impl fmt::Debug for QuestionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("QuestionName")
+            .field(&String::from_utf8_lossy(self))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    #[test]
+    fn names_compare_and_hash_by_their_octets_only() {
+        let a = QuestionName::new(b"\x01a\x00").expect("short");
+        let mut b = QuestionName::new(b"\x01b\x00").expect("short");
+        assert_ne!(a, b);
+        assert_eq!(&*a, b"\x01a\x00");
+        // Leftover octets past the length do not count.
+        b = QuestionName::new(b"\x01a\x00").expect("short");
+        let longer = QuestionName::new(b"\x01a\x00\x00").expect("short");
+        assert_eq!(a, b);
+        assert_ne!(a, longer);
+        let hasher = foldhash::quality::RandomState::default();
+        assert_eq!(hasher.hash_one(&a), hasher.hash_one(&b));
+        assert_eq!(hasher.hash_one(&a), hasher.hash_one(&b"\x01a\x00"[..]));
+        assert_eq!(QuestionName::new(&[1; 255]).map(|n| n.len()), Some(255));
+        assert!(QuestionName::new(&[1; 256]).is_none());
+        let (parsed, _) = QueryName::parse(b"\x03WWW\x01a\x00", 0).expect("name");
+        assert_eq!(&*QuestionName::from(&parsed), b"\x03www\x01a\x00");
+    }
+}
