@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::exchange::{TcpOutcome, ask_tcp, priority};
 use super::loop_guard::OwnQuery;
-use super::message::{Verdict, check_response, encode_query, question_case_matches};
+use super::message::{CaseBits, Verdict, check_response, encode_query, question_case_matches};
 use super::socket_pool::{Arrival, Registration, Waiter};
 use super::zones::Route;
 use super::{ForwardError, Question, Shared, UpstreamResponse};
@@ -118,12 +118,8 @@ pub(super) async fn exchange(
         shared.timeout,
         shared.timeout,
     );
-    // The ID is set per server before each send.
-    let mut message = encode_query(0, question);
     // With 0x20 the name goes out in random case; the answer must carry the same case.
-    if shared.randomize_case {
-        message.randomize_case();
-    }
+    let case = shared.randomize_case.then(CaseBits::random);
     let waiter = Arc::new(Waiter::default());
     let mut asked = AskedTable::new(servers.len());
     let mut queue_full = false;
@@ -161,8 +157,26 @@ pub(super) async fn exchange(
             let Some(registration) = &record.registration else {
                 continue;
             };
-            message.set_id(registration.id());
-            match registration.send(message.as_bytes()).await {
+            // Encoded per send (each server's socket has its own ID) in a block of its own, so
+            // the query is not part of the exchange's future: only a send that finds the
+            // socket's buffer full waits, and that rare wait is boxed with its copy.
+            let sent = {
+                let mut query = encode_query(registration.id(), question);
+                if let Some(case) = &case {
+                    query.apply_case(case);
+                }
+                match registration.try_send(query.as_bytes()) {
+                    Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                        Err(registration.send_when_writable(query))
+                    }
+                    done => Ok(done),
+                }
+            };
+            let sent = match sent {
+                Ok(done) => done,
+                Err(wait) => wait.await,
+            };
+            match sent {
                 Ok(()) => {
                     schedule.sent(now);
                     record.sends += 1;
@@ -189,7 +203,7 @@ pub(super) async fn exchange(
                 servers,
                 asked.as_mut_slice(),
                 question,
-                shared.randomize_case.then(|| message.name()),
+                case.as_ref(),
                 arrival,
                 clock,
             );
@@ -253,7 +267,7 @@ fn judge(
     servers: &[SocketAddr],
     asked: &mut [Asked<'_>],
     question: &Question,
-    sent_name: Option<&[u8]>,
+    case: Option<&CaseBits>,
     arrival: Arrival,
     clock: Instant,
 ) -> Judged {
@@ -280,7 +294,9 @@ fn judge(
     };
     let id = record.registration.as_ref().map_or(0, Registration::id);
     let verdict = match check_response(&datagram, id, question) {
-        Ok(verdict) if sent_name.is_none_or(|sent| question_case_matches(&datagram, sent)) => {
+        Ok(verdict)
+            if case.is_none_or(|case| question_case_matches(&datagram, &question.name, case)) =>
+        {
             verdict
         }
         _ => {
