@@ -125,7 +125,7 @@ struct Shared {
     budget: Option<Budget>,
     own: OwnQueries,
     pools: Pools,
-    /// Long-lived UDP sockets per server.
+    /// Long-lived UDP sockets per server (each route holds its servers' sets).
     udp: UdpSockets,
     rtt: RttTable,
 }
@@ -179,14 +179,15 @@ impl Drop for Finish<'_> {
 impl Forwarder {
     /// A forwarder for `config.upstreams`.
     pub(crate) fn new(config: &ServeConfig, metrics: Arc<Metrics>) -> std::io::Result<Forwarder> {
+        let udp = UdpSockets::new(Arc::clone(&metrics));
         Ok(Forwarder {
             shared: Arc::new(Shared {
-                zones: RwLock::new(Arc::new(ZoneTable::new(&config.upstreams))),
+                zones: RwLock::new(Arc::new(ZoneTable::new(&config.upstreams, &udp))),
                 timeout: config.upstream_timeout,
                 first_retransmit: config.upstream_first_retransmit,
                 randomize_case: config.upstream_0x20,
                 pools: Pools::new(&config.pool, Arc::clone(&metrics)),
-                udp: UdpSockets::new(Arc::clone(&metrics)),
+                udp,
                 metrics,
                 in_flight: InFlight::default(),
                 budget: config.upstream_max_pps.map(Budget::new),
@@ -266,7 +267,7 @@ impl Forwarder {
 
     /// Replaces the zone table (SIGHUP). Questions in flight finish with the old servers.
     pub(crate) fn replace_upstreams(&self, upstreams: &[ZoneUpstream]) {
-        let table = Arc::new(ZoneTable::new(upstreams));
+        let table = Arc::new(ZoneTable::new(upstreams, &self.shared.udp));
         *self
             .shared
             .zones

@@ -128,8 +128,8 @@ pub(super) async fn exchange(
         let now = clock.saturating_duration_since(start);
         if let Some(plan) = schedule.next_send().filter(|plan| plan.at <= now) {
             let sent_so_far: u32 = asked.as_slice().iter().map(|a| a.sends).sum();
-            let (Some(&server), Some(record)) = (
-                servers.get(plan.server),
+            let (Some(sockets), Some(record)) = (
+                route.sockets.get(plan.server),
                 asked.as_mut_slice().get_mut(plan.server),
             ) else {
                 break Err(ForwardError::AllFailed);
@@ -143,7 +143,7 @@ pub(super) async fn exchange(
                 continue;
             }
             if record.registration.is_none() {
-                match shared.udp.get(server).register(&waiter, clock) {
+                match sockets.register(&waiter, clock) {
                     Ok(registration) => {
                         record.own = Some(shared.own.register(registration.id(), question));
                         record.registration = Some(registration);
