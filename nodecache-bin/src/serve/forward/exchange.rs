@@ -83,7 +83,12 @@ async fn tcp_only(
         let share: Duration = deadline.saturating_duration_since(Instant::now()) / left;
         let ask = ask_tcp(shared, server, question, priority(client_waiting));
         match tokio::time::timeout(share, ask).await {
-            Ok(TcpOutcome::Answer(message)) => return Ok(UpstreamResponse { message, server }),
+            Ok(TcpOutcome::Answer(message)) => {
+                return Ok(UpstreamResponse {
+                    message: message.into(),
+                    server,
+                });
+            }
             Ok(TcpOutcome::OverBudget) => return Err(ForwardError::OverBudget),
             Ok(TcpOutcome::QueueFull) => queue_full = true,
             Ok(TcpOutcome::ServerFailed) | Err(_) => {}

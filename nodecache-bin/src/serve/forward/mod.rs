@@ -16,6 +16,7 @@ mod message;
 mod pool;
 mod question;
 mod random;
+mod recycle;
 mod socket_pool;
 mod udp;
 mod zones;
@@ -30,6 +31,7 @@ use self::budget::Budget;
 use self::coalesce::{InFlight, Joined};
 use self::loop_guard::OwnQueries;
 use self::pool::Pools;
+use self::recycle::Datagram;
 use self::socket_pool::UdpSockets;
 use self::zones::{Route, ZoneTable};
 use crate::serve::config::{ServeConfig, ZoneUpstream};
@@ -56,7 +58,8 @@ pub(crate) struct UpstreamResponse {
     /// The whole response as received (UDP datagram or TCP message without the length
     /// prefix), already checked: QR set, ID and question ours, from the server asked.
     /// Its rcode is NOERROR or NXDOMAIN; other rcodes make the forwarder try elsewhere.
-    pub(crate) message: Vec<u8>,
+    /// Its buffer goes back to a per-thread free list when dropped (see [`recycle`]).
+    pub(crate) message: Datagram,
     /// Which server answered.
     pub(crate) server: SocketAddr,
 }

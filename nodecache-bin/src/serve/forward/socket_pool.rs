@@ -31,6 +31,7 @@ use tokio::time::Instant;
 
 use super::message::Query;
 use super::random;
+use super::recycle::Datagram;
 use crate::serve::metrics::Metrics;
 use crate::serve::udp::batch::RecvBatch;
 
@@ -61,7 +62,7 @@ const ID_TRIES: usize = 32;
 #[derive(Debug)]
 pub(super) struct Arrival {
     /// The datagram as received.
-    pub(super) datagram: Vec<u8>,
+    pub(super) datagram: Datagram,
     /// The server it came from (the socket's connected peer).
     pub(super) server: SocketAddr,
     /// The datagram filled the receive buffer and may have been cut.
@@ -377,7 +378,7 @@ fn dispatch(pooled: &PooledSocket, datagram: &[u8], cut: bool) -> bool {
         return false;
     };
     waiter.deliver(Arrival {
-        datagram: datagram.to_vec(),
+        datagram: Datagram::copy_of(datagram),
         server: pooled.server,
         cut,
     })

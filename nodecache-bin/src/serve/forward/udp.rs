@@ -11,7 +11,6 @@
 //! skips that server at once; TC asks the same server over TCP.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use tokio::time::Instant;
@@ -19,7 +18,8 @@ use tokio::time::Instant;
 use super::exchange::{TcpOutcome, ask_tcp, priority};
 use super::loop_guard::OwnQuery;
 use super::message::{CaseBits, Verdict, check_response, encode_query, question_case_matches};
-use super::socket_pool::{Arrival, Registration, Waiter};
+use super::recycle::WaiterLease;
+use super::socket_pool::{Arrival, Registration};
 use super::zones::Route;
 use super::{ForwardError, Question, Shared, UpstreamResponse};
 
@@ -120,7 +120,8 @@ pub(super) async fn exchange(
     );
     // With 0x20 the name goes out in random case; the answer must carry the same case.
     let case = shared.randomize_case.then(CaseBits::random);
-    let waiter = Arc::new(Waiter::default());
+    // Reused from this thread's free list: see `recycle`.
+    let waiter = WaiterLease::fresh();
     let mut asked = AskedTable::new(servers.len());
     let mut queue_full = false;
     let outcome = loop {
@@ -219,7 +220,10 @@ pub(super) async fn exchange(
                     let ask = Box::pin(ask_tcp(shared, server, question, priority(client_waiting)));
                     match tokio::time::timeout_at(deadline, ask).await {
                         Ok(TcpOutcome::Answer(message)) => {
-                            break Ok(UpstreamResponse { message, server });
+                            break Ok(UpstreamResponse {
+                                message: message.into(),
+                                server,
+                            });
                         }
                         Ok(TcpOutcome::OverBudget) => break Err(ForwardError::OverBudget),
                         Ok(TcpOutcome::QueueFull) => queue_full = true,
