@@ -6,8 +6,9 @@
 //! The name's octets are hashed once, when the question is made, under a per-process random
 //! seed (clients choose the names: RFC-less but classic hash flooding); every map the
 //! question goes into (the in-flight shards and map, the loop guard) then hashes that 64-bit
-//! digest instead of the name. callgrind: the name was hashed six times per miss before,
-//! ~430 instructions.
+//! digest instead of the name (callgrind: the name was hashed six times per miss before;
+//! with this and the inline name, `InFlight::join` and `finish` together went from ~950 to
+//! ~570 instructions per miss, the loop guard's register from ~170 to ~130).
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
