@@ -260,14 +260,14 @@ impl Responder {
     /// Asks the upstream for a cache miss: the upstream's answer (cached when cacheable),
     /// else a stale answer when there is one (RFC 8767), else SERVFAIL. A query that is one
     /// of our own upstream queries come back (a forwarding loop) gets SERVFAIL at once.
-    pub(crate) async fn forward(&self, pending: &PendingQuery) -> Forwarded {
+    pub(crate) async fn forward(&self, pending: &PendingQuery) -> MissOutcome {
         let PendingQuery {
             query, key, stale, ..
         } = pending;
         let question = question_of(query);
         if self.forwarder.is_own_query(query.id, &question) {
             self.metrics.loops_detected.inc();
-            return Forwarded::Rcode(rcode::SERVFAIL);
+            return MissOutcome::Rcode(rcode::SERVFAIL);
         }
         let question_len = query.question_end - HEADER_LEN;
         // Every upstream failure (and an unusable upstream answer) ends the same way: the
@@ -280,7 +280,7 @@ impl Responder {
                 Instant::now(),
             );
             if let Ok(answer) = stored {
-                return Forwarded::Answer(answer, TtlView::Fresh { age: 0 });
+                return MissOutcome::Answer(answer, TtlView::Fresh { age: 0 });
             }
         }
         match stale.as_ref().filter(|_| self.cache.serves_stale()) {
@@ -290,9 +290,9 @@ impl Responder {
                 let view = TtlView::Stale {
                     ttl: self.cache.stale_answer_ttl(),
                 };
-                Forwarded::Answer(Arc::clone(answer), view)
+                MissOutcome::Answer(Arc::clone(answer), view)
             }
-            None => Forwarded::Rcode(rcode::SERVFAIL),
+            None => MissOutcome::Rcode(rcode::SERVFAIL),
         }
     }
 
@@ -302,15 +302,15 @@ impl Responder {
     pub(crate) fn write_forwarded(
         &self,
         pending: Box<PendingQuery>,
-        outcome: &Forwarded,
+        outcome: &MissOutcome,
         out: &mut Vec<u8>,
     ) -> InFlightGuard {
         let client_msg = pending.client_msg();
         match outcome {
-            Forwarded::Answer(answer, view) => {
+            MissOutcome::Answer(answer, view) => {
                 answer.write_reply(client_msg, &pending.query, *view, out);
             }
-            Forwarded::Rcode(code) => write_rcode_reply(client_msg, &pending.query, *code, out),
+            MissOutcome::Rcode(code) => write_rcode_reply(client_msg, &pending.query, *code, out),
         }
         self.finish(&pending.query, pending.proto, pending.received, out);
         pending.in_flight
@@ -370,17 +370,17 @@ impl PendingQuery {
 
 /// What the upstream gave a cache miss: what its reply is written from.
 #[derive(Debug)]
-pub(crate) enum Forwarded {
+pub(crate) enum MissOutcome {
     /// Reply with this answer (the upstream's, or a stale one), TTLs written as the view says.
     Answer(Arc<StoredAnswer>, TtlView),
     /// Reply with this rcode and no records (SERVFAIL).
     Rcode(u16),
 }
 
-/// The forwarder's form of the query's question (allocates: only on the miss path).
+/// The forwarder's form of the query's question (the name copied inline: no allocation).
 fn question_of(query: &ParsedQuery) -> Question {
     Question {
-        name: query.name.as_wire().into(),
+        name: (&query.name).into(),
         qtype: query.qtype,
         qclass: query.qclass,
     }

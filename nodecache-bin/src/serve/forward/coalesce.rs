@@ -30,7 +30,8 @@ pub(super) type Followers = watch::Sender<Option<Outcome>>;
 struct Entry {
     /// Made by the first follower.
     followers: Option<Followers>,
-    client_waiting: Arc<AtomicBool>,
+    /// See [`Lead::client_waiting`].
+    client_waiting: Option<Arc<AtomicBool>>,
 }
 
 /// One shard: in-flight questions, hashed like the shard choice.
@@ -59,9 +60,10 @@ pub(super) enum Joined {
 /// The leader's side of an exchange.
 #[derive(Debug)]
 pub(super) struct Lead {
-    /// True once any client (not only prefetches) waits for this exchange: its packets then
-    /// spend the budget's client reserve.
-    pub(super) client_waiting: Arc<AtomicBool>,
+    /// For a prefetch: true once a client waits for this exchange too, whose packets then
+    /// spend the budget's client reserve. `None` when a client led it: that never changes,
+    /// so there is no flag to share (dhat: the flag was one allocation per client miss).
+    pub(super) client_waiting: Option<Arc<AtomicBool>>,
 }
 
 impl InFlight {
@@ -71,20 +73,20 @@ impl InFlight {
         let is_client = priority == Priority::Client;
         let mut shard = self.shard(question);
         if let Some(entry) = shard.get_mut(question) {
-            if is_client {
-                entry.client_waiting.store(true, Ordering::Relaxed);
+            if is_client && let Some(flag) = &entry.client_waiting {
+                flag.store(true, Ordering::Relaxed);
             }
             let followers = entry
                 .followers
                 .get_or_insert_with(|| watch::channel(None).0);
             return Joined::Follower(followers.subscribe());
         }
-        let client_waiting = Arc::new(AtomicBool::new(is_client));
+        let client_waiting = (!is_client).then(|| Arc::new(AtomicBool::new(false)));
         shard.insert(
             question.clone(),
             Entry {
                 followers: None,
-                client_waiting: Arc::clone(&client_waiting),
+                client_waiting: client_waiting.clone(),
             },
         );
         Joined::Leader(Lead { client_waiting })

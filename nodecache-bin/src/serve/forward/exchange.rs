@@ -25,11 +25,12 @@ pub(super) enum TcpOutcome {
     OverBudget,
 }
 
-/// Runs the exchange for `question`; `client_waiting` says whose packets they are.
+/// Runs the exchange for `question`; `client_waiting` says whose packets they are (see
+/// [`priority`]).
 pub(super) async fn run(
     shared: &Shared,
     question: &Question,
-    client_waiting: &AtomicBool,
+    client_waiting: Option<&AtomicBool>,
 ) -> Result<UpstreamResponse, ForwardError> {
     let route = shared
         .route(&question.name)
@@ -51,9 +52,10 @@ pub(super) async fn run(
     result
 }
 
-/// Whose packets an exchange sends now.
-pub(super) fn priority(client_waiting: &AtomicBool) -> Priority {
-    if client_waiting.load(Ordering::Relaxed) {
+/// Whose packets an exchange sends now: a client's when a client led it (`None`, see
+/// [`super::coalesce::Lead::client_waiting`]) or has joined it since.
+pub(super) fn priority(client_waiting: Option<&AtomicBool>) -> Priority {
+    if client_waiting.is_none_or(|flag| flag.load(Ordering::Relaxed)) {
         Priority::Client
     } else {
         Priority::Prefetch
@@ -66,7 +68,7 @@ async fn tcp_only(
     shared: &Shared,
     route: &Route,
     question: &Question,
-    client_waiting: &AtomicBool,
+    client_waiting: Option<&AtomicBool>,
 ) -> Result<UpstreamResponse, ForwardError> {
     let deadline = Instant::now() + shared.timeout;
     let order = shared
@@ -81,7 +83,12 @@ async fn tcp_only(
         let share: Duration = deadline.saturating_duration_since(Instant::now()) / left;
         let ask = ask_tcp(shared, server, question, priority(client_waiting));
         match tokio::time::timeout(share, ask).await {
-            Ok(TcpOutcome::Answer(message)) => return Ok(UpstreamResponse { message, server }),
+            Ok(TcpOutcome::Answer(message)) => {
+                return Ok(UpstreamResponse {
+                    message: message.into(),
+                    server,
+                });
+            }
             Ok(TcpOutcome::OverBudget) => return Err(ForwardError::OverBudget),
             Ok(TcpOutcome::QueueFull) => queue_full = true,
             Ok(TcpOutcome::ServerFailed) | Err(_) => {}
@@ -108,7 +115,7 @@ pub(super) async fn ask_tcp(
     let message = encode_query(0, question);
     shared.metrics.upstream_sends.inc();
     let pool = shared.pools.get(server);
-    match pool.query(&message, question, &shared.own).await {
+    match pool.query(message.as_bytes(), question, &shared.own).await {
         Ok(response) => {
             let id = message_id(&response).unwrap_or(0);
             shared.rtt.answered(server, std::time::Instant::now());

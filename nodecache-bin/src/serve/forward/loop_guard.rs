@@ -7,7 +7,8 @@
 //! share a digest with probability about 2^-64. The digest is foldhash's quality hash, not
 //! SipHash (a third of the guard's cost per miss): aiming at a collision would need the
 //! process's seed and one of our random IDs in flight, and would win only a SERVFAIL for
-//! the attacker's own query.
+//! the attacker's own query. (What it hashes is the question's own seeded name digest with
+//! the type and class, see [`super::question`]: the name's octets are not read again.)
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -83,7 +84,7 @@ mod tests {
     fn registered_until_dropped() {
         let queries = OwnQueries::default();
         let a = Question {
-            name: b"\x01a\x00".to_vec().into(),
+            name: super::super::QuestionName::new(b"\x01a\x00").expect("name"),
             qtype: 1,
             qclass: 1,
         };

@@ -14,7 +14,9 @@ mod exchange;
 mod loop_guard;
 mod message;
 mod pool;
+mod question;
 mod random;
+mod recycle;
 mod socket_pool;
 mod udp;
 mod zones;
@@ -29,6 +31,7 @@ use self::budget::Budget;
 use self::coalesce::{InFlight, Joined};
 use self::loop_guard::OwnQueries;
 use self::pool::Pools;
+use self::recycle::Datagram;
 use self::socket_pool::UdpSockets;
 use self::zones::{Route, ZoneTable};
 use crate::serve::config::{ServeConfig, ZoneUpstream};
@@ -36,17 +39,9 @@ use crate::serve::metrics::Metrics;
 use resolver_core::transport::RttTable;
 use std::net::SocketAddr;
 
-/// A question as the daemon keys and forwards it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Question {
-    /// The name in wire form (length-prefixed labels ending with the root's zero octet),
-    /// uncompressed, ASCII lower-cased (RFC 4343: comparisons are case-insensitive).
-    pub(crate) name: Box<[u8]>,
-    /// QTYPE.
-    pub(crate) qtype: u16,
-    /// QCLASS.
-    pub(crate) qclass: u16,
-}
+pub(crate) use self::question::Question;
+#[cfg(test)]
+pub(crate) use self::question::QuestionName;
 
 /// Who wants the answer: prefetches yield to clients under the packet budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,9 +58,32 @@ pub(crate) struct UpstreamResponse {
     /// The whole response as received (UDP datagram or TCP message without the length
     /// prefix), already checked: QR set, ID and question ours, from the server asked.
     /// Its rcode is NOERROR or NXDOMAIN; other rcodes make the forwarder try elsewhere.
-    pub(crate) message: Vec<u8>,
+    /// Its buffer goes back to a per-thread free list when dropped (see [`recycle`]).
+    pub(crate) message: Datagram,
     /// Which server answered.
     pub(crate) server: SocketAddr,
+}
+
+/// The answer [`Forwarder::forward`] gives: the leader's own when nobody else asked the same
+/// question meanwhile (almost every miss: no reference count, no allocation for it), shared
+/// when followers joined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Forwarded {
+    /// Nobody else waited for this exchange.
+    Owned(UpstreamResponse),
+    /// The exchange's result, shared with the followers that joined it.
+    Shared(Arc<UpstreamResponse>),
+}
+
+impl std::ops::Deref for Forwarded {
+    type Target = UpstreamResponse;
+
+    fn deref(&self) -> &UpstreamResponse {
+        match self {
+            Forwarded::Owned(response) => response,
+            Forwarded::Shared(response) => response,
+        }
+    }
 }
 
 /// Why no upstream answer could be had.
@@ -110,7 +128,7 @@ struct Shared {
     budget: Option<Budget>,
     own: OwnQueries,
     pools: Pools,
-    /// Long-lived UDP sockets per server.
+    /// Long-lived UDP sockets per server (each route holds its servers' sets).
     udp: UdpSockets,
     rtt: RttTable,
 }
@@ -164,14 +182,15 @@ impl Drop for Finish<'_> {
 impl Forwarder {
     /// A forwarder for `config.upstreams`.
     pub(crate) fn new(config: &ServeConfig, metrics: Arc<Metrics>) -> std::io::Result<Forwarder> {
+        let udp = UdpSockets::new(Arc::clone(&metrics));
         Ok(Forwarder {
             shared: Arc::new(Shared {
-                zones: RwLock::new(Arc::new(ZoneTable::new(&config.upstreams))),
+                zones: RwLock::new(Arc::new(ZoneTable::new(&config.upstreams, &udp))),
                 timeout: config.upstream_timeout,
                 first_retransmit: config.upstream_first_retransmit,
                 randomize_case: config.upstream_0x20,
                 pools: Pools::new(&config.pool, Arc::clone(&metrics)),
-                udp: UdpSockets::new(Arc::clone(&metrics)),
+                udp,
                 metrics,
                 in_flight: InFlight::default(),
                 budget: config.upstream_max_pps.map(Budget::new),
@@ -182,7 +201,7 @@ impl Forwarder {
     }
 
     /// The upstream answer to `question`. Identical questions in flight share one upstream
-    /// exchange (the result is shared, hence the `Arc`).
+    /// exchange (its result then [`Forwarded::Shared`]).
     ///
     /// The first asker (the leader) runs the exchange inside its own future: no task is
     /// spawned per miss. Should the leader's future be dropped (its client gave up), the
@@ -192,7 +211,7 @@ impl Forwarder {
         &self,
         question: &Question,
         priority: Priority,
-    ) -> Result<Arc<UpstreamResponse>, ForwardError> {
+    ) -> Result<Forwarded, ForwardError> {
         let mut counted = false;
         loop {
             let lead = match self.shared.in_flight.join(question, priority) {
@@ -202,7 +221,7 @@ impl Forwarder {
                         counted = true;
                     }
                     match coalesce::wait(outcome).await {
-                        Some(result) => return result,
+                        Some(result) => return result.map(Forwarded::Shared),
                         // The leader gave up: lead or follow again.
                         None => continue,
                     }
@@ -218,20 +237,27 @@ impl Forwarder {
             // Boxed: the exchange's state is most of a miss's future, and a client task
             // carrying it inline would pass 1 KiB, where glibc's malloc consolidates its
             // small free chunks on every allocation (seen in perf under the task spawn).
-            let result = Box::pin(exchange::run(shared, question, &lead.client_waiting))
-                .await
-                .map(Arc::new);
+            let result = Box::pin(exchange::run(
+                shared,
+                question,
+                lead.client_waiting.as_deref(),
+            ))
+            .await;
             if matches!(
                 result,
                 Err(ForwardError::Timeout | ForwardError::AllFailed | ForwardError::QueueFull)
             ) {
                 shared.metrics.upstream_failures.inc();
             }
-            if let Some(followers) = finish.followers() {
-                // Followers that gave up meanwhile are fine.
-                let _ = followers.send(Some(result.clone()));
-            }
-            return result;
+            let Some(followers) = finish.followers() else {
+                return result.map(Forwarded::Owned);
+            };
+            // Shared only now that someone else waits for it (dhat: the `Arc` every miss
+            // made was one allocation per miss).
+            let result = result.map(Arc::new);
+            // Followers that gave up meanwhile are fine.
+            let _ = followers.send(Some(result.clone()));
+            return result.map(Forwarded::Shared);
         }
     }
 
@@ -244,7 +270,7 @@ impl Forwarder {
 
     /// Replaces the zone table (SIGHUP). Questions in flight finish with the old servers.
     pub(crate) fn replace_upstreams(&self, upstreams: &[ZoneUpstream]) {
-        let table = Arc::new(ZoneTable::new(upstreams));
+        let table = Arc::new(ZoneTable::new(upstreams, &self.shared.udp));
         *self
             .shared
             .zones

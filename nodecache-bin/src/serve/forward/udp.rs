@@ -11,18 +11,15 @@
 //! skips that server at once; TC asks the same server over TCP.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use resolver_core::transport::RetransmitSchedule;
 use tokio::time::Instant;
 
 use super::exchange::{TcpOutcome, ask_tcp, priority};
 use super::loop_guard::OwnQuery;
-use super::message::{
-    Verdict, check_response, encode_query, question_case_matches, randomize_case, set_id,
-};
-use super::socket_pool::{Arrival, Registration, Waiter};
+use super::message::{CaseBits, Verdict, check_response, encode_query, question_case_matches};
+use super::recycle::WaiterLease;
+use super::socket_pool::{Arrival, Registration};
 use super::zones::Route;
 use super::{ForwardError, Question, Shared, UpstreamResponse};
 
@@ -36,6 +33,54 @@ struct Asked<'a> {
     registration: Option<Registration>,
     /// The loop guard's record of that ID.
     own: Option<OwnQuery<'a>>,
+}
+
+/// Servers whose records live inline in the exchange (no allocation); zones list a few.
+const INLINE_SERVERS: usize = 4;
+
+/// The per-server records of one exchange, by server index: inline for up to
+/// [`INLINE_SERVERS`] servers, on the heap beyond (dhat: the `Vec` it replaced was one
+/// 96-octet allocation per miss).
+#[allow(
+    clippy::large_enum_variant,
+    reason = "inline is the point: the table lives in the exchange's (boxed) future"
+)]
+enum AskedTable<'a> {
+    /// `records[..len]` are the servers'.
+    Inline {
+        records: [Asked<'a>; INLINE_SERVERS],
+        len: usize,
+    },
+    /// More servers than fit inline.
+    Heap(Vec<Asked<'a>>),
+}
+
+impl<'a> AskedTable<'a> {
+    /// A fresh record for each of `servers` servers.
+    fn new(servers: usize) -> AskedTable<'a> {
+        if servers <= INLINE_SERVERS {
+            AskedTable::Inline {
+                records: std::array::from_fn(|_| Asked::default()),
+                len: servers,
+            }
+        } else {
+            AskedTable::Heap((0..servers).map(|_| Asked::default()).collect())
+        }
+    }
+
+    fn as_slice(&self) -> &[Asked<'a>] {
+        match self {
+            AskedTable::Inline { records, len } => records.get(..*len).unwrap_or_default(),
+            AskedTable::Heap(records) => records,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [Asked<'a>] {
+        match self {
+            AskedTable::Inline { records, len } => records.get_mut(..*len).unwrap_or_default(),
+            AskedTable::Heap(records) => records,
+        }
+    }
 }
 
 /// What to do with a datagram that arrived.
@@ -60,47 +105,34 @@ pub(super) async fn exchange(
     shared: &Shared,
     route: &Route,
     question: &Question,
-    client_waiting: &AtomicBool,
+    client_waiting: Option<&AtomicBool>,
     start: Instant,
 ) -> Result<UpstreamResponse, ForwardError> {
     let deadline = start + shared.timeout;
     let servers = &route.servers;
-    let mut schedule = RetransmitSchedule::with_order(
-        servers.len(),
-        &shared.rtt.order(servers, 0, start.into_std()),
+    let mut schedule = shared.rtt.schedule(
+        servers,
+        0,
+        start.into_std(),
         shared.first_retransmit,
         shared.timeout,
         shared.timeout,
     );
-    for (index, server) in servers.iter().enumerate() {
-        schedule.set_rto(index, shared.rtt.rto(*server, shared.first_retransmit));
-    }
     // With 0x20 the name goes out in random case; the answer must carry the same case.
-    let sent_name = shared
-        .randomize_case
-        .then(|| randomize_case(&question.name));
-    // The ID is set per server before each send.
-    let mut message = match &sent_name {
-        Some(name) => encode_query(
-            0,
-            &Question {
-                name: name.clone(),
-                ..question.clone()
-            },
-        ),
-        None => encode_query(0, question),
-    };
-    let waiter = Arc::new(Waiter::default());
-    let mut asked: Vec<Asked<'_>> = servers.iter().map(|_| Asked::default()).collect();
+    let case = shared.randomize_case.then(CaseBits::random);
+    // Reused from this thread's free list: see `recycle`.
+    let waiter = WaiterLease::fresh();
+    let mut asked = AskedTable::new(servers.len());
     let mut queue_full = false;
     let outcome = loop {
         let clock = Instant::now();
         let now = clock.saturating_duration_since(start);
         if let Some(plan) = schedule.next_send().filter(|plan| plan.at <= now) {
-            let sent_so_far: u32 = asked.iter().map(|a| a.sends).sum();
-            let (Some(&server), Some(record)) =
-                (servers.get(plan.server), asked.get_mut(plan.server))
-            else {
+            let sent_so_far: u32 = asked.as_slice().iter().map(|a| a.sends).sum();
+            let (Some(sockets), Some(record)) = (
+                route.sockets.get(plan.server),
+                asked.as_mut_slice().get_mut(plan.server),
+            ) else {
                 break Err(ForwardError::AllFailed);
             };
             if !shared.spend(priority(client_waiting)) {
@@ -112,7 +144,7 @@ pub(super) async fn exchange(
                 continue;
             }
             if record.registration.is_none() {
-                match shared.udp.get(server).register(&waiter, clock) {
+                match sockets.register(&waiter, clock) {
                     Ok(registration) => {
                         record.own = Some(shared.own.register(registration.id(), question));
                         record.registration = Some(registration);
@@ -126,8 +158,26 @@ pub(super) async fn exchange(
             let Some(registration) = &record.registration else {
                 continue;
             };
-            set_id(&mut message, registration.id());
-            match registration.send(&message).await {
+            // Encoded per send (each server's socket has its own ID) in a block of its own, so
+            // the query is not part of the exchange's future: only a send that finds the
+            // socket's buffer full waits, and that rare wait is boxed with its copy.
+            let sent = {
+                let mut query = encode_query(registration.id(), question);
+                if let Some(case) = &case {
+                    query.apply_case(case);
+                }
+                match registration.try_send(query.as_bytes()) {
+                    Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                        Err(registration.send_when_writable(query))
+                    }
+                    done => Ok(done),
+                }
+            };
+            let sent = match sent {
+                Ok(done) => done,
+                Err(wait) => wait.await,
+            };
+            match sent {
                 Ok(()) => {
                     schedule.sent(now);
                     record.sends += 1;
@@ -152,9 +202,9 @@ pub(super) async fn exchange(
             let judged = judge(
                 shared,
                 servers,
-                &mut asked,
+                asked.as_mut_slice(),
                 question,
-                sent_name.as_deref(),
+                case.as_ref(),
                 arrival,
                 clock,
             );
@@ -170,7 +220,10 @@ pub(super) async fn exchange(
                     let ask = Box::pin(ask_tcp(shared, server, question, priority(client_waiting)));
                     match tokio::time::timeout_at(deadline, ask).await {
                         Ok(TcpOutcome::Answer(message)) => {
-                            break Ok(UpstreamResponse { message, server });
+                            break Ok(UpstreamResponse {
+                                message: message.into(),
+                                server,
+                            });
                         }
                         Ok(TcpOutcome::OverBudget) => break Err(ForwardError::OverBudget),
                         Ok(TcpOutcome::QueueFull) => queue_full = true,
@@ -192,13 +245,18 @@ pub(super) async fn exchange(
             () = tokio::time::sleep_until(wake) => {}
         }
     };
-    let retransmits: u32 = asked.iter().map(|a| a.sends).sum::<u32>().saturating_sub(1);
+    let retransmits: u32 = asked
+        .as_slice()
+        .iter()
+        .map(|a| a.sends)
+        .sum::<u32>()
+        .saturating_sub(1);
     shared
         .metrics
         .upstream_retransmits
         .add(u64::from(retransmits));
     // A server that missed a retransmit as well goes behind the others for a while.
-    for (record, server) in asked.iter().zip(servers) {
+    for (record, server) in asked.as_slice().iter().zip(servers) {
         if record.sends >= 2 && !record.answered {
             shared.rtt.mark_down(*server, Instant::now().into_std());
         }
@@ -213,7 +271,7 @@ fn judge(
     servers: &[SocketAddr],
     asked: &mut [Asked<'_>],
     question: &Question,
-    sent_name: Option<&[u8]>,
+    case: Option<&CaseBits>,
     arrival: Arrival,
     clock: Instant,
 ) -> Judged {
@@ -240,7 +298,9 @@ fn judge(
     };
     let id = record.registration.as_ref().map_or(0, Registration::id);
     let verdict = match check_response(&datagram, id, question) {
-        Ok(verdict) if sent_name.is_none_or(|sent| question_case_matches(&datagram, sent)) => {
+        Ok(verdict)
+            if case.is_none_or(|case| question_case_matches(&datagram, &question.name, case)) =>
+        {
             verdict
         }
         _ => {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use super::socket_pool::{ServerSockets, UdpSockets};
 use crate::serve::config::ZoneUpstream;
 
 /// Where the questions of one zone go.
@@ -16,6 +17,9 @@ pub(super) struct Route {
     pub(super) zone: String,
     /// Servers, tried in this order with failover.
     pub(super) servers: Vec<SocketAddr>,
+    /// The UDP socket set of each server (by index): looked up once here rather than in the
+    /// shared map under its lock on every miss (callgrind: ~130 instructions per miss).
+    pub(super) sockets: Vec<Arc<ServerSockets>>,
     /// Ask only over TCP, through the pool.
     pub(super) force_tcp: bool,
 }
@@ -27,12 +31,17 @@ pub(super) struct ZoneTable {
     /// Probed once per label of every forwarded name: a fast seeded hash (the map is fixed
     /// at load, so a client's names cannot grow it).
     by_zone: HashMap<Box<[u8]>, Arc<Route>, foldhash::fast::RandomState>,
+    /// Wire length of the longest zone: a longer suffix cannot be one, so it is not hashed
+    /// (callgrind: with only `.` configured and three-label names, a route cost ~290
+    /// instructions per miss with a probe per suffix, ~150 with this).
+    longest: usize,
 }
 
 impl ZoneTable {
     /// The table for `upstreams`. A zone listed twice keeps its first entry; a zone that is
-    /// not a valid name (a label over 63 octets) or lists no server is left out.
-    pub(super) fn new(upstreams: &[ZoneUpstream]) -> ZoneTable {
+    /// not a valid name (a label over 63 octets) or lists no server is left out. The servers'
+    /// UDP sockets come from `udp`, shared with every other table that names them.
+    pub(super) fn new(upstreams: &[ZoneUpstream], udp: &UdpSockets) -> ZoneTable {
         let mut by_zone = HashMap::default();
         for upstream in upstreams.iter().filter(|u| !u.servers.is_empty()) {
             let Some(wire) = zone_to_wire(&upstream.zone) else {
@@ -43,11 +52,13 @@ impl ZoneTable {
                     #[cfg(test)]
                     zone: upstream.zone.to_ascii_lowercase(),
                     servers: upstream.servers.clone(),
+                    sockets: upstream.servers.iter().map(|&s| udp.get(s)).collect(),
                     force_tcp: upstream.force_tcp,
                 })
             });
         }
-        ZoneTable { by_zone }
+        let longest = by_zone.keys().map(|zone| zone.len()).max().unwrap_or(0);
+        ZoneTable { by_zone, longest }
     }
 
     /// The route of the longest zone containing `name` (wire form, lower-case), if any.
@@ -55,7 +66,9 @@ impl ZoneTable {
         let mut pos = 0usize;
         loop {
             let suffix = name.get(pos..)?;
-            if let Some(route) = self.by_zone.get(suffix) {
+            if suffix.len() <= self.longest
+                && let Some(route) = self.by_zone.get(suffix)
+            {
                 return Some(route);
             }
             let len = *suffix.first()?;
@@ -93,20 +106,29 @@ mod tests {
         }
     }
 
+    fn udp() -> UdpSockets {
+        UdpSockets::new(std::sync::Arc::new(
+            crate::serve::metrics::Metrics::default(),
+        ))
+    }
+
     fn wire(name: &str) -> Vec<u8> {
         zone_to_wire(name).map(Vec::from).unwrap_or_default()
     }
 
     #[test]
     fn longest_zone_wins_label_wise() {
-        let table = ZoneTable::new(&[
-            upstream(".", 1, false),
-            upstream("cluster.local.", 2, true),
-            upstream("svc.Cluster.Local.", 3, false),
-            upstream("local.", 4, false),
-            upstream("cluster.local.", 9, false),
-            upstream("example.com.", 5, false),
-        ]);
+        let table = ZoneTable::new(
+            &[
+                upstream(".", 1, false),
+                upstream("cluster.local.", 2, true),
+                upstream("svc.Cluster.Local.", 3, false),
+                upstream("local.", 4, false),
+                upstream("cluster.local.", 9, false),
+                upstream("example.com.", 5, false),
+            ],
+            &udp(),
+        );
         let cases = [
             ("www.example.com.", "example.com."),
             ("example.com.", "example.com."),
@@ -136,14 +158,14 @@ mod tests {
 
     #[test]
     fn without_default_zone_other_names_have_no_route() {
-        let table = ZoneTable::new(&[upstream("cluster.local.", 2, false)]);
+        let table = ZoneTable::new(&[upstream("cluster.local.", 2, false)], &udp());
         assert!(table.route(&wire("example.com.")).is_none());
         assert!(table.route(b"\x03abc").is_none(), "unterminated name");
         assert!(table.route(b"\xc0\x0c").is_none(), "pointer");
         assert!(table.route(b"").is_none());
         let long = format!("{}.", "a".repeat(64));
         assert!(
-            ZoneTable::new(&[upstream(&long, 1, false)])
+            ZoneTable::new(&[upstream(&long, 1, false)], &udp())
                 .by_zone
                 .is_empty()
         );

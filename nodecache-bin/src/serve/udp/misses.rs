@@ -18,7 +18,7 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-use crate::serve::responder::{Forwarded, PendingQuery, Responder};
+use crate::serve::responder::{MissOutcome, PendingQuery, Responder};
 
 /// A finished miss: what to reply with ([`Responder::write_forwarded`] writes it).
 #[derive(Debug)]
@@ -28,7 +28,7 @@ pub(super) struct MissReply {
     /// send).
     pub(super) pending: Box<PendingQuery>,
     /// What the upstream gave.
-    pub(super) outcome: Forwarded,
+    pub(super) outcome: MissOutcome,
     /// The client.
     pub(super) to: SocketAddr,
 }
