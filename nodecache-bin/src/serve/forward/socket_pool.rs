@@ -38,6 +38,7 @@ mod waiter;
 pub(super) use self::waiter::{Arrival, Waiter};
 use crate::serve::metrics::Metrics;
 use crate::serve::udp::batch::RecvBatch;
+use crate::serve::udp::workers::current_lane;
 
 /// Sockets open at once per upstream server.
 pub(super) const SOCKETS_PER_SERVER: usize = 64;
@@ -176,8 +177,21 @@ impl ServerSockets {
     }
 
     /// A random slot's socket, counted as one more query on it.
+    ///
+    /// A UDP worker takes its slots from its own lane (an equal share of the slots): the
+    /// socket it opens there is read by a task on its own runtime, so an answer wakes the
+    /// miss on the same thread instead of through another thread's reactor and a futex.
+    /// The ports of all lanes together are still the [`SOCKETS_PER_SERVER`] random ports
+    /// open at once. Anything else (TCP clients' misses, prefetches started on the main
+    /// runtime) takes any slot.
     fn claim_socket(&self, now: Instant) -> io::Result<Arc<PooledSocket>> {
-        let index = random::below(self.slots.len());
+        let index = match current_lane() {
+            Some(lane) if lane.count > 1 && lane.count <= self.slots.len() => {
+                let per_lane = self.slots.len() / lane.count;
+                lane.index * per_lane + random::below(per_lane)
+            }
+            _ => random::below(self.slots.len()),
+        };
         let Some(slot) = self.slots.get(index) else {
             return Err(io::Error::from(io::ErrorKind::NotFound));
         };
@@ -364,6 +378,54 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_worker_claims_only_the_slots_of_its_lane() {
+        use crate::serve::udp::workers::{Lane, enter_lane};
+        let server = SocketAddr::from((Ipv4Addr::LOCALHOST, 9));
+        let sockets = ServerSockets::new(server, Arc::new(Metrics::default()));
+        let waiter = Arc::new(Waiter::default());
+        // The second of 4 workers: slots 16..32 of 64.
+        enter_lane(Some(Lane { index: 1, count: 4 }));
+        let held: Vec<Registration> = (0..200)
+            .map(|_| {
+                sockets
+                    .register(&waiter, Instant::now())
+                    .expect("registration")
+            })
+            .collect();
+        enter_lane(None);
+        let used: Vec<usize> = sockets
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.lock().is_ok_and(|live| live.is_some()))
+            .map(|(index, _)| index)
+            .collect();
+        let lane = SOCKETS_PER_SERVER / 4..SOCKETS_PER_SERVER / 2;
+        assert!(used.iter().all(|index| lane.contains(index)), "{used:?}");
+        // 200 random picks among 16 slots reach most of them.
+        assert!(used.len() > 8, "{used:?}");
+        drop(held);
+        // Off a worker thread any slot may be taken.
+        let held: Vec<Registration> = (0..200)
+            .map(|_| {
+                sockets
+                    .register(&waiter, Instant::now())
+                    .expect("registration")
+            })
+            .collect();
+        let outside = sockets
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(index, slot)| {
+                !lane.contains(index) && slot.lock().is_ok_and(|live| live.is_some())
+            })
+            .count();
+        assert!(outside > 0);
+        drop(held);
+    }
 
     #[tokio::test]
     async fn sockets_churn_and_ids_are_unique_per_socket() {

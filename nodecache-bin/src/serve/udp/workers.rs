@@ -12,6 +12,7 @@
 //! start all live on the worker's thread. TCP, the admin listener and the signal handling
 //! stay on the main runtime.
 
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle as ThreadHandle;
@@ -27,6 +28,31 @@ use crate::serve::udp::serve_udp;
 /// How long a worker's runtime waits for its remaining tasks (upstream readers, TCP pool
 /// connections) when it shuts down, after the drain.
 const WORKER_SHUTDOWN: Duration = Duration::from_millis(200);
+
+/// Which UDP worker a thread is, for the state worth keeping per worker (the upstream
+/// socket slots a worker uses, see `forward::socket_pool`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Lane {
+    /// This worker, `0..count`.
+    pub(crate) index: usize,
+    /// Workers in all.
+    pub(crate) count: usize,
+}
+
+thread_local! {
+    static LANE: Cell<Option<Lane>> = const { Cell::new(None) };
+}
+
+/// The lane of the UDP worker running on this thread; `None` on any other thread.
+pub(crate) fn current_lane() -> Option<Lane> {
+    LANE.try_with(Cell::get).ok().flatten()
+}
+
+/// Makes this thread act as the UDP worker `lane` (tests of per-worker state).
+#[cfg(test)]
+pub(crate) fn enter_lane(lane: Option<Lane>) {
+    LANE.set(lane);
+}
 
 /// The running UDP workers.
 #[derive(Debug)]
@@ -65,6 +91,7 @@ impl UdpWorkers {
             threads: Vec::new(),
             release: Vec::new(),
         };
+        let count = shares.len();
         for (index, share) in shares.into_iter().enumerate() {
             let (started_tx, started) = oneshot::channel();
             let (release, released) = oneshot::channel();
@@ -72,7 +99,10 @@ impl UdpWorkers {
             let stopped = stopped.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("nodecache-udp-{index}"))
-                .spawn(move || run_worker(share, &responder, &stopped, started_tx, released));
+                .spawn(move || {
+                    LANE.set(Some(Lane { index, count }));
+                    run_worker(share, &responder, &stopped, started_tx, released);
+                });
             match spawned {
                 Ok(thread) => workers.threads.push(thread),
                 Err(source) => {
