@@ -163,7 +163,7 @@ pub(crate) struct ServeArgs {
     /// Client TCP: close a connection idle this long [default: 10s].
     #[arg(long, value_name = "DURATION")]
     pub(crate) tcp_idle_timeout: Option<String>,
-    /// Worker threads, 1–1024 [default: one per core].
+    /// Worker threads (UDP serving threads, and the TCP runtime's), 1–1024 [default: one per core].
     #[arg(long, value_name = "N")]
     pub(crate) workers: Option<String>,
     /// Create this dummy interface holding the listen IPs (node-cache `-setupinterface`).

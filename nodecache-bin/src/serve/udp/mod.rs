@@ -30,10 +30,10 @@ use batch::{Datagram, RecvBatch, SendBatch};
 use misses::{MissReply, Misses};
 
 thread_local! {
-    /// The receive batch of this runtime worker thread. nix's recvmmsg headers hold raw
-    /// pointers, so they are not `Send` and cannot live in a task that may move between
-    /// worker threads; one per thread serves every UDP task that runs on it, borrowed only
-    /// for a synchronous receive-and-answer step (never across an `.await`).
+    /// The receive batch of this thread (a UDP worker's, see [`workers`]). nix's recvmmsg
+    /// headers hold raw pointers, so they are not `Send` and cannot live in a task (a future
+    /// must be `Send` to be spawned); one per thread serves every UDP task that runs on it,
+    /// borrowed only for a synchronous receive-and-answer step (never across an `.await`).
     static RECEIVER: RefCell<RecvBatch> = RefCell::new(RecvBatch::new());
 }
 
