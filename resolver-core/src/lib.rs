@@ -18,6 +18,7 @@ pub mod addrconfig;
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod inline_list;
 pub mod lookup;
 pub mod name;
 pub mod policy;

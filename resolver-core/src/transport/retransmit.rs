@@ -15,9 +15,7 @@
 
 use std::time::Duration;
 
-pub(in crate::transport) mod inline;
-
-use self::inline::InlineList;
+use crate::inline_list::InlineList;
 
 /// Servers whose per-question tables live inline in the schedule (no allocation): more than
 /// resolv.conf's 3 (glibc `MAXNS`) and than the daemon's zones list in practice. callgrind:

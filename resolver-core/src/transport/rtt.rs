@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::retransmit::inline::InlineList;
 use super::retransmit::{INLINE_SERVERS, RetransmitSchedule};
+use crate::inline_list::InlineList;
 
 /// Largest RTO derived from measurements: a server slower than this is better raced against
 /// the next one.

@@ -84,7 +84,7 @@ impl StoredAnswer {
         let upstream_flags = read_u16(message, offset::FLAGS).unwrap_or(0);
         let message = message.get(..end).unwrap_or_default();
         // The offsets are in message order, so those of the records kept are a prefix.
-        let offsets = layout.ttl_offsets.as_slice();
+        let offsets: &[u16] = &layout.ttl_offsets;
         let kept = offsets.partition_point(|&at| usize::from(at) + 4 <= message.len());
         let offsets = offsets.get(..kept).unwrap_or_default();
         // Sized exactly, so turning it into a box does not reallocate.

@@ -13,6 +13,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 
+use resolver_core::inline_list::InlineList;
 use tokio::time::Instant;
 
 use super::exchange::{TcpOutcome, ask_tcp, priority};
@@ -41,47 +42,7 @@ const INLINE_SERVERS: usize = 4;
 /// The per-server records of one exchange, by server index: inline for up to
 /// [`INLINE_SERVERS`] servers, on the heap beyond (dhat: the `Vec` it replaced was one
 /// 96-octet allocation per miss).
-#[allow(
-    clippy::large_enum_variant,
-    reason = "inline is the point: the table lives in the exchange's (boxed) future"
-)]
-enum AskedTable<'a> {
-    /// `records[..len]` are the servers'.
-    Inline {
-        records: [Asked<'a>; INLINE_SERVERS],
-        len: usize,
-    },
-    /// More servers than fit inline.
-    Heap(Vec<Asked<'a>>),
-}
-
-impl<'a> AskedTable<'a> {
-    /// A fresh record for each of `servers` servers.
-    fn new(servers: usize) -> AskedTable<'a> {
-        if servers <= INLINE_SERVERS {
-            AskedTable::Inline {
-                records: std::array::from_fn(|_| Asked::default()),
-                len: servers,
-            }
-        } else {
-            AskedTable::Heap((0..servers).map(|_| Asked::default()).collect())
-        }
-    }
-
-    fn as_slice(&self) -> &[Asked<'a>] {
-        match self {
-            AskedTable::Inline { records, len } => records.get(..*len).unwrap_or_default(),
-            AskedTable::Heap(records) => records,
-        }
-    }
-
-    fn as_mut_slice(&mut self) -> &mut [Asked<'a>] {
-        match self {
-            AskedTable::Inline { records, len } => records.get_mut(..*len).unwrap_or_default(),
-            AskedTable::Heap(records) => records,
-        }
-    }
-}
+type AskedTable<'a> = InlineList<Asked<'a>, INLINE_SERVERS>;
 
 /// What to do with a datagram that arrived.
 enum Judged {
@@ -122,17 +83,16 @@ pub(super) async fn exchange(
     let case = shared.randomize_case.then(CaseBits::random);
     // Reused from this thread's free list: see `recycle`.
     let waiter = WaiterLease::fresh();
-    let mut asked = AskedTable::new(servers.len());
+    let mut asked = AskedTable::defaults(servers.len());
     let mut queue_full = false;
     let outcome = loop {
         let clock = Instant::now();
         let now = clock.saturating_duration_since(start);
         if let Some(plan) = schedule.next_send().filter(|plan| plan.at <= now) {
-            let sent_so_far: u32 = asked.as_slice().iter().map(|a| a.sends).sum();
-            let (Some(sockets), Some(record)) = (
-                route.sockets.get(plan.server),
-                asked.as_mut_slice().get_mut(plan.server),
-            ) else {
+            let sent_so_far: u32 = asked.iter().map(|a| a.sends).sum();
+            let (Some(sockets), Some(record)) =
+                (route.sockets.get(plan.server), asked.get_mut(plan.server))
+            else {
                 break Err(ForwardError::AllFailed);
             };
             if !shared.spend(priority(client_waiting)) {
@@ -202,7 +162,7 @@ pub(super) async fn exchange(
             let judged = judge(
                 shared,
                 servers,
-                asked.as_mut_slice(),
+                &mut asked,
                 question,
                 case.as_ref(),
                 arrival,
@@ -245,18 +205,13 @@ pub(super) async fn exchange(
             () = tokio::time::sleep_until(wake) => {}
         }
     };
-    let retransmits: u32 = asked
-        .as_slice()
-        .iter()
-        .map(|a| a.sends)
-        .sum::<u32>()
-        .saturating_sub(1);
+    let retransmits: u32 = asked.iter().map(|a| a.sends).sum::<u32>().saturating_sub(1);
     shared
         .metrics
         .upstream_retransmits
         .add(u64::from(retransmits));
     // A server that missed a retransmit as well goes behind the others for a while.
-    for (record, server) in asked.as_slice().iter().zip(servers) {
+    for (record, server) in asked.iter().zip(servers) {
         if record.sends >= 2 && !record.answered {
             shared.rtt.mark_down(*server, Instant::now().into_std());
         }

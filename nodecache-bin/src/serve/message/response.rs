@@ -1,6 +1,8 @@
 //! A walk over an upstream response: where every TTL is, where the OPT record is, and the
 //! TTLs that decide how long the answer may be cached.
 
+use resolver_core::inline_list::InlineList;
+
 use super::name::skip_name;
 use super::query::skip_record;
 use super::{HEADER_LEN, flags, offset, read_u16, read_u32, rtype};
@@ -31,76 +33,7 @@ const INLINE_TTLS: usize = 16;
 /// The TTL offsets of a walked message: in a fixed inline array up to [`INLINE_TTLS`]
 /// records, on the heap beyond (dhat: the heap table was one of the ~24 allocations per
 /// cache miss, issue 6).
-#[derive(Clone)]
-pub(crate) struct TtlOffsets {
-    /// Offsets while they fit; `inline[..inline_len]` is in use.
-    inline: [u16; INLINE_TTLS],
-    /// Entries of `inline` in use.
-    inline_len: usize,
-    /// Every offset once more than [`INLINE_TTLS`] have been seen (empty until then:
-    /// `Vec::new` does not allocate).
-    spilled: Vec<u16>,
-    /// Records the message's counts announce (bounded by its size): the spilled table's
-    /// capacity, so it is allocated once.
-    expected: usize,
-}
-
-impl TtlOffsets {
-    /// An empty table for a message announcing `expected` records.
-    fn expecting(expected: usize) -> TtlOffsets {
-        TtlOffsets {
-            inline: [0; INLINE_TTLS],
-            inline_len: 0,
-            spilled: Vec::new(),
-            expected,
-        }
-    }
-
-    /// Appends `at`.
-    fn push(&mut self, at: u16) {
-        if !self.spilled.is_empty() {
-            self.spilled.push(at);
-        } else if let Some(slot) = self.inline.get_mut(self.inline_len) {
-            *slot = at;
-            self.inline_len += 1;
-        } else {
-            self.spilled = Vec::with_capacity(self.expected.max(INLINE_TTLS + 1));
-            self.spilled.extend_from_slice(&self.inline);
-            self.spilled.push(at);
-        }
-    }
-
-    /// The offsets, in message order.
-    pub(crate) fn as_slice(&self) -> &[u16] {
-        if self.spilled.is_empty() {
-            self.inline.get(..self.inline_len).unwrap_or_default()
-        } else {
-            &self.spilled
-        }
-    }
-}
-
-impl std::ops::Deref for TtlOffsets {
-    type Target = [u16];
-
-    fn deref(&self) -> &[u16] {
-        self.as_slice()
-    }
-}
-
-impl PartialEq for TtlOffsets {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_slice() == other.as_slice()
-    }
-}
-
-impl Eq for TtlOffsets {}
-
-impl std::fmt::Debug for TtlOffsets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.as_slice()).finish()
-    }
-}
+pub(crate) type TtlOffsets = InlineList<u16, INLINE_TTLS>;
 
 /// What [`walk_response`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,15 +81,7 @@ pub(crate) fn walk_response(msg: &[u8]) -> Result<ResponseLayout, WalkError> {
     ];
     let mut layout = ResponseLayout {
         question_end,
-        // One TTL per record of every section; a record takes at least 11 octets, which
-        // bounds what a lying count can make a spilled table reserve.
-        ttl_offsets: TtlOffsets::expecting(
-            sections
-                .iter()
-                .map(|&n| usize::from(n))
-                .sum::<usize>()
-                .min(msg.len().saturating_sub(question_end) / 11 + 1),
-        ),
+        ttl_offsets: TtlOffsets::new(),
         opt: None,
         opt_index: None,
         min_answer_ttl: None,
