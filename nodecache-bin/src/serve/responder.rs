@@ -217,26 +217,28 @@ impl Responder {
             CacheHit::Miss => None,
         };
         // parse_query read the question, so it is in `msg` and no longer than the array.
-        let mut client_msg = [0; MAX_QUESTION_END];
-        match (
-            client_msg.get_mut(..query.question_end),
-            msg.get(..query.question_end),
-        ) {
-            (Some(ours), Some(theirs)) => ours.copy_from_slice(theirs),
-            _ => {
-                self.metrics.malformed_dropped.inc();
-                return Immediate::Drop;
-            }
-        }
-        Immediate::Forward(Box::new(PendingQuery {
+        let Some(question) = msg
+            .get(..query.question_end)
+            .filter(|question| question.len() <= MAX_QUESTION_END)
+        else {
+            self.metrics.malformed_dropped.inc();
+            return Immediate::Drop;
+        };
+        // The client's bytes are copied into the box, not into an array on the stack that
+        // is then moved into it (callgrind, issue 6: one copy of 271 octets less per miss).
+        let mut pending = Box::new(PendingQuery {
             query,
-            client_msg,
+            client_msg: [0; MAX_QUESTION_END],
             key,
             stale,
             received,
             proto,
             in_flight: self.in_flight.enter(),
-        }))
+        });
+        if let Some(ours) = pending.client_msg.get_mut(..question.len()) {
+            ours.copy_from_slice(question);
+        }
+        Immediate::Forward(pending)
     }
 
     /// Answers a cache miss: [`Responder::forward`], then [`Responder::write_forwarded`].

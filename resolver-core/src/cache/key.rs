@@ -66,6 +66,26 @@ impl CacheKey {
         true
     }
 
+    /// [`CacheKey::set`] for a name whose letters are already lower-case (the daemon's
+    /// question names are folded as they are parsed): the bytes are copied as they are,
+    /// not folded a second time (callgrind, issue 6: ~60 instructions less per query).
+    /// Any bytes are taken, not only text; one trailing dot is removed as `set` does.
+    #[inline]
+    pub fn set_folded(&mut self, tag: u16, name: &[u8]) -> bool {
+        let name = name.strip_suffix(b".").unwrap_or(name);
+        let Some(len) = key_len(name) else {
+            return false;
+        };
+        let (tag_bytes, rest) = self.bytes.split_at_mut(TAG_LEN);
+        tag_bytes.copy_from_slice(&tag.to_be_bytes());
+        let Some(slot) = rest.get_mut(..name.len()) else {
+            return false;
+        };
+        slot.copy_from_slice(name);
+        self.len = len;
+        true
+    }
+
     /// The key bytes: the tag (big-endian) followed by the folded name.
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
@@ -195,6 +215,22 @@ mod tests {
         assert!(!key.set(9, &"a".repeat(MAX_NAME_LEN + 1)));
         assert_eq!(key, before, "a rejected name leaves the key unchanged");
         assert_eq!(key.tag(), 4);
+    }
+
+    #[test]
+    fn set_folded_matches_set_on_folded_names() {
+        let mut key = CacheKey::EMPTY;
+        for name in ["www.example.com", "a.", "a..", ".", "", "x\u{e4}.example"] {
+            assert!(key.set_folded(7, name.as_bytes()), "{name}");
+            assert_eq!(key, CacheKey::new(7, name).unwrap(), "{name}");
+        }
+        // Bytes that are not text are taken as they are; the length limit holds.
+        assert!(key.set_folded(1, b"\x03\xff\xfe\x00"));
+        assert_eq!(key.name_bytes(), b"\x03\xff\xfe\x00");
+        let before = key;
+        assert!(!key.set_folded(1, &[b'a'; MAX_NAME_LEN + 1]));
+        assert_eq!(key, before, "a rejected name leaves the key unchanged");
+        assert!(key.set_folded(1, &[b'a'; MAX_NAME_LEN]));
     }
 
     #[test]

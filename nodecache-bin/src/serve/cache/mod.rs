@@ -121,8 +121,12 @@ impl AnswerCache {
         // ASCII folding leaves its length octets (< 64) alone, so distinct names keep
         // distinct keys.
         let wire = name.as_wire();
-        let text = std::str::from_utf8(wire.get(..wire.len().saturating_sub(1))?).ok()?;
-        CacheKey::new(qtype, text)
+        let name = wire.get(..wire.len().saturating_sub(1))?;
+        // Only names that are text are cached (they always were: the key was built from a
+        // `&str`); the name is lower-case already, so it is copied, not folded again.
+        std::str::from_utf8(name).ok()?;
+        let mut key = CacheKey::EMPTY;
+        key.set_folded(qtype, name).then_some(key)
     }
 
     /// Looks `key` up at `now`, counting the hit or miss.

@@ -105,10 +105,25 @@ pub(crate) fn parse_query(msg: &[u8]) -> Result<ParsedQuery, QueryError> {
     if count(offset::QDCOUNT)? != 1 {
         return Err(QueryError::BadBody);
     }
-    let (name, pos) = QueryName::parse(msg, HEADER_LEN).ok_or(QueryError::BadBody)?;
-    let qtype = read_u16(msg, pos).ok_or(QueryError::BadBody)?;
-    let qclass = read_u16(msg, pos + 2).ok_or(QueryError::BadBody)?;
+    // Built in place and filled in: the name (255 octets) is read where it stays rather
+    // than moved out of the name parser (callgrind, issue 6: two copies less per query).
+    let mut query = ParsedQuery {
+        id,
+        flags: header_flags,
+        name: QueryName::ROOT,
+        qtype: 0,
+        qclass: 0,
+        question_end: 0,
+        edns: None,
+    };
+    let pos = query
+        .name
+        .read(msg, HEADER_LEN)
+        .ok_or(QueryError::BadBody)?;
+    query.qtype = read_u16(msg, pos).ok_or(QueryError::BadBody)?;
+    query.qclass = read_u16(msg, pos + 2).ok_or(QueryError::BadBody)?;
     let question_end = pos + 4;
+    query.question_end = question_end;
 
     let mut pos = question_end;
     for _ in 0..(u32::from(count(offset::ANCOUNT)?) + u32::from(count(offset::NSCOUNT)?)) {
@@ -132,15 +147,8 @@ pub(crate) fn parse_query(msg: &[u8]) -> Result<ParsedQuery, QueryError> {
         }
         pos = record.end;
     }
-    Ok(ParsedQuery {
-        id,
-        flags: header_flags,
-        name,
-        qtype,
-        qclass,
-        question_end,
-        edns,
-    })
+    query.edns = edns;
+    Ok(query)
 }
 
 /// The fixed fields of one resource record and where it ends.
