@@ -13,7 +13,7 @@ use crate::serve::message::{
     write_u32,
 };
 
-fn settings() -> CacheSettings {
+pub(super) fn settings() -> CacheSettings {
     ServeConfig::default().cache
 }
 
@@ -30,7 +30,7 @@ fn zone() -> MemoryZone {
 }
 
 /// The client query and the upstream answer (ID 0) for `name`.
-fn exchange(
+pub(super) fn exchange(
     name: &str,
     qtype: u16,
     edns: Option<(u16, bool, u8)>,
@@ -41,7 +41,7 @@ fn exchange(
     (msg, parsed, upstream)
 }
 
-fn store(
+pub(super) fn store(
     cache: &AnswerCache,
     parsed: &ParsedQuery,
     upstream: &[u8],
