@@ -15,13 +15,13 @@
 //! - Bounds: `cache.size` entries (the LRU's capacity) and `cache.max_bytes` bytes, a hard
 //!   bound: an answer that does not fit the byte budget is served but not stored.
 
+mod spare;
 #[cfg(test)]
 mod spare_tests;
 mod stored;
 #[cfg(test)]
 mod tests;
 
-use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
@@ -40,38 +40,6 @@ pub(crate) const MAX_CACHED_ANSWER: usize = 4096;
 
 /// Shards of the LRU: a few per core is enough to make lock collisions rare.
 const SHARDS: usize = 16;
-
-/// Most answers that left the cache a thread keeps for [`StoredAnswer::build`] to refill.
-const MAX_SPARE_ANSWERS: usize = 8;
-
-thread_local! {
-    /// Answers that left the cache on this thread (evicted or replaced, held by no reply),
-    /// their charges given back: the next misses refill them instead of allocating.
-    static SPARE_ANSWERS: RefCell<Vec<Arc<StoredAnswer>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// A spare answer of this thread, if there is one.
-fn take_spare() -> Option<Arc<StoredAnswer>> {
-    SPARE_ANSWERS
-        .try_with(|spare| spare.try_borrow_mut().ok()?.pop())
-        .ok()
-        .flatten()
-}
-
-/// Keeps an answer that left the cache as a spare when no reply holds it and this thread
-/// keeps fewer than [`MAX_SPARE_ANSWERS`]; otherwise it is dropped as usual.
-fn keep_spare(answer: Arc<StoredAnswer>) {
-    let Some(answer) = StoredAnswer::release(answer) else {
-        return;
-    };
-    let _ = SPARE_ANSWERS.try_with(|spare| {
-        if let Ok(mut spare) = spare.try_borrow_mut()
-            && spare.len() < MAX_SPARE_ANSWERS
-        {
-            spare.push(answer);
-        }
-    });
-}
 
 /// What a lookup found.
 #[derive(Debug)]
@@ -232,8 +200,7 @@ impl AnswerCache {
                 .clamp_ttl(Duration::from_secs(u64::from(secs)), negative)
         });
         let entry_ttl = u32::try_from(lifetime.as_secs()).unwrap_or(u32::MAX);
-        let mut answer =
-            StoredAnswer::build(take_spare(), message, &layout, entry_ttl, negative, now);
+        let mut answer = StoredAnswer::build(message, &layout, entry_ttl, negative, now);
         let Some(key) = key.filter(|_| entry_ttl > 0 && self.entries.config().capacity > 0) else {
             return Ok(answer);
         };
@@ -258,10 +225,10 @@ impl AnswerCache {
             if now < evicted.expires {
                 self.metrics.cache_evictions.inc();
             }
-            keep_spare(evicted.value);
+            spare::keep(evicted.value);
         }
         if let Some(replaced) = displaced.replaced {
-            keep_spare(replaced);
+            spare::keep(replaced);
         }
         Ok(answer)
     }

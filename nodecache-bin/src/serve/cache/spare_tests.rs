@@ -35,19 +35,11 @@ fn answers_that_left_the_cache_are_refilled_only_when_no_reply_holds_them() {
     store(&cache, &www, &www_upstream, now);
     let refilled = store(&cache, &a1, &a1_upstream, now);
     assert_eq!(Arc::as_ptr(&refilled), second_at, "the spare was refilled");
+    let layout = walk_response(&a1_upstream).expect("walks");
+    let fresh = StoredAnswer::build(&a1_upstream, &layout, 60, false, now);
     assert_eq!(
         reply(&refilled, "a1.example"),
-        reply(
-            &StoredAnswer::build(
-                None,
-                &a1_upstream,
-                &walk_response(&a1_upstream).unwrap(),
-                60,
-                false,
-                now
-            ),
-            "a1.example"
-        ),
+        reply(&fresh, "a1.example"),
         "a refilled answer serves the new answer, as a new one would"
     );
     assert_eq!(
@@ -66,4 +58,21 @@ fn answers_that_left_the_cache_are_refilled_only_when_no_reply_holds_them() {
     drop(refilled);
     assert_eq!(metrics.cache_bytes.get(), 0);
     assert_eq!(metrics.cache_entries_success.get(), 0);
+}
+
+#[test]
+fn a_spare_buffer_fits_from_the_exact_size_to_64_octets_more() {
+    for (capacity, needed, fits) in [
+        (100, 100, true),
+        (164, 100, true),
+        (165, 100, false),
+        (99, 100, false),
+        (usize::MAX, usize::MAX, true),
+    ] {
+        assert_eq!(
+            spare::fits(capacity, needed),
+            fits,
+            "{capacity} for {needed}"
+        );
+    }
 }

@@ -17,10 +17,6 @@ use crate::serve::metrics::Metrics;
 /// entry whose refresh failed is served stale at once.
 pub(crate) const FAILURE_RECHECK: Duration = Duration::from_secs(30);
 
-/// Most octets a spare answer's buffer may exceed a new answer's size by and still be
-/// refilled: the answers to the same names differ by a few octets.
-const SPARE_SLACK: usize = 64;
-
 /// An answer ready to be served: from the cache, or built once for a miss.
 #[derive(Debug)]
 pub(crate) struct StoredAnswer {
@@ -76,50 +72,17 @@ impl StoredAnswer {
     /// cutting at it keeps every compression pointer valid, since pointers only point back),
     /// and ARCOUNT is set to the records kept.
     ///
-    /// `spare` is an answer that left the cache (see [`StoredAnswer::release`]): when no one
-    /// else holds it, its allocation is refilled instead of a new one made, and its buffer
-    /// too when it is about the right size (callgrind, issue 6: a miss that evicts saved a
-    /// malloc and a free, ~200 instructions, or two of each).
+    /// An answer that left the cache (see [`super::spare`]) is refilled instead of a new
+    /// allocation made when no one else holds it, and its buffer too when it fits
+    /// (callgrind, issue 6: a miss that evicts saves a malloc and a free, or two of each:
+    /// ~200 instructions).
     pub(crate) fn build(
-        spare: Option<Arc<StoredAnswer>>,
         message: &[u8],
         layout: &ResponseLayout,
         entry_ttl: u32,
         negative: bool,
         now: Instant,
     ) -> Arc<StoredAnswer> {
-        let mut spare = spare;
-        let shell = spare.as_mut().and_then(Arc::get_mut);
-        let answer = StoredAnswer::new(shell, message, layout, entry_ttl, negative, now);
-        match spare {
-            Some(mut spare) => match Arc::get_mut(&mut spare) {
-                Some(shell) => {
-                    *shell = answer;
-                    spare
-                }
-                None => Arc::new(answer),
-            },
-            None => Arc::new(answer),
-        }
-    }
-
-    /// Makes `answer` ready to be kept as a spare for [`StoredAnswer::build`]: its budget
-    /// charge is given back now, as dropping it would. `None` (and the answer dropped as
-    /// usual) when a reply still holds it.
-    pub(super) fn release(mut answer: Arc<StoredAnswer>) -> Option<Arc<StoredAnswer>> {
-        Arc::get_mut(&mut answer)?.charge = None;
-        Some(answer)
-    }
-
-    /// The stored answer, in a buffer taken from `shell` when it fits.
-    fn new(
-        shell: Option<&mut StoredAnswer>,
-        message: &[u8],
-        layout: &ResponseLayout,
-        entry_ttl: u32,
-        negative: bool,
-        now: Instant,
-    ) -> StoredAnswer {
         let (end, arcount) = match (&layout.opt, layout.opt_index) {
             (Some(opt), Some(index)) => (opt.start, Some(index)),
             _ => (layout.end, None),
@@ -131,10 +94,9 @@ impl StoredAnswer {
         let kept = offsets.partition_point(|&at| usize::from(at) + 4 <= message.len());
         let offsets = offsets.get(..kept).unwrap_or_default();
         let needed = message.len() + offsets.len() * 2;
-        // A spare buffer is used when it wastes at most SPARE_SLACK octets (the budget is
-        // charged for its capacity); otherwise one sized exactly.
-        let mut bytes = match shell {
-            Some(shell) if (needed..=needed + SPARE_SLACK).contains(&shell.bytes.capacity()) => {
+        let mut spare = super::spare::take(needed);
+        let mut bytes = match spare.as_mut().and_then(Arc::get_mut) {
+            Some(shell) if super::spare::fits(shell.bytes.capacity(), needed) => {
                 let mut bytes = std::mem::take(&mut shell.bytes);
                 bytes.clear();
                 bytes
@@ -148,7 +110,7 @@ impl StoredAnswer {
         if let Some(arcount) = arcount {
             write_u16(&mut bytes, offset::ARCOUNT, arcount);
         }
-        StoredAnswer {
+        let answer = StoredAnswer {
             bytes,
             message_len: message.len(),
             question_end: layout.question_end,
@@ -161,7 +123,29 @@ impl StoredAnswer {
             prefetch_started: AtomicBool::new(false),
             refresh_failed_at: AtomicU64::new(0),
             charge: None,
+        };
+        match spare {
+            Some(mut spare) => match Arc::get_mut(&mut spare) {
+                Some(shell) => {
+                    *shell = answer;
+                    spare
+                }
+                None => Arc::new(answer),
+            },
+            None => Arc::new(answer),
         }
+    }
+
+    /// Makes `answer` ready to be kept as a spare: its budget charge is given back now, as
+    /// dropping it would. `None` (and the answer dropped as usual) when a reply holds it.
+    pub(super) fn release(mut answer: Arc<StoredAnswer>) -> Option<Arc<StoredAnswer>> {
+        Arc::get_mut(&mut answer)?.charge = None;
+        Some(answer)
+    }
+
+    /// Capacity of the buffer (what a spare can take without reallocating).
+    pub(super) fn buffer_capacity(&self) -> usize {
+        self.bytes.capacity()
     }
 
     /// Bytes this entry is charged against the cache's budget: the message and its TTL
