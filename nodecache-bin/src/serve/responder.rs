@@ -2,7 +2,6 @@
 //! inline ([`Responder::answer_now`]), or forward and reply later
 //! ([`Responder::answer_forwarded`]), with serve-stale and prefetch.
 
-use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,6 +19,8 @@ use crate::serve::message::{
     read_u16, rtype,
 };
 use crate::serve::metrics::{Metrics, Proto};
+
+mod spare;
 
 /// Largest DNS message over TCP (RFC 1035 §4.2.2: a two-octet length prefix).
 pub(crate) const MAX_TCP_MESSAGE: usize = 65535;
@@ -59,38 +60,6 @@ pub(crate) struct PendingQuery {
     /// Keeps the query counted until its reply is written (taken out then, when the box is
     /// kept for the next miss).
     in_flight: Option<InFlightGuard>,
-}
-
-/// Most spare pending-query boxes a thread keeps: a burst of misses (dnsperf, a pod's
-/// start) is a few dozen queries.
-const MAX_SPARE_PENDING: usize = 32;
-
-thread_local! {
-    /// Boxes of answered misses, reused by the next misses on the same thread. glibc keeps
-    /// 7 free chunks per size per thread; bursts of misses overflowed that into its slow
-    /// path (callgrind, issue 6: the box's malloc and free cost ~300 instructions per miss).
-    #[expect(clippy::vec_box, reason = "the boxes are what is kept, to be reused as boxes")]
-    static SPARE_PENDING: RefCell<Vec<Box<PendingQuery>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// A spare pending-query box of this thread, if there is one.
-fn take_spare_pending() -> Option<Box<PendingQuery>> {
-    SPARE_PENDING
-        .try_with(|spare| spare.try_borrow_mut().ok()?.pop())
-        .ok()
-        .flatten()
-}
-
-/// Keeps an answered miss's box for the next miss on this thread (dropped when the thread
-/// already keeps [`MAX_SPARE_PENDING`]).
-fn keep_spare_pending(pending: Box<PendingQuery>) {
-    let _ = SPARE_PENDING.try_with(|spare| {
-        if let Ok(mut spare) = spare.try_borrow_mut()
-            && spare.len() < MAX_SPARE_PENDING
-        {
-            spare.push(pending);
-        }
-    });
 }
 
 /// Everything a serving task needs to answer queries. Share it by `Arc`.
@@ -261,7 +230,7 @@ impl Responder {
         let in_flight = Some(self.in_flight.enter());
         // A spare box is filled field by field (no 848-octet move into a new box); the
         // client's bytes are copied into the box, not into an array that is then moved.
-        let mut pending = match take_spare_pending() {
+        let mut pending = match spare::take() {
             Some(mut spare) => {
                 spare.query = query;
                 spare.key = key;
@@ -364,7 +333,7 @@ impl Responder {
         let in_flight = pending.in_flight.take();
         // The stale answer is let go now, not when the box is next used.
         pending.stale = None;
-        keep_spare_pending(pending);
+        spare::keep(pending);
         // Every pending query is made with its guard, so this `enter` never runs; it keeps
         // the path panic-free (a guard entered and dropped at once changes nothing).
         in_flight.unwrap_or_else(|| self.in_flight.enter())
