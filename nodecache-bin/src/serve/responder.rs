@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use resolver_core::cache::CacheKey;
+use resolver_core::cache::{CacheKey, KeyHash};
 
 use crate::serve::acl::Acl;
 use crate::serve::cache::{AnswerCache, CacheHit, StoredAnswer, TtlView};
@@ -52,7 +52,8 @@ pub(crate) struct PendingQuery {
     /// question as the client spelt it), held inline: the pending query is boxed anyway,
     /// and a box of its own cost a malloc and a free per miss.
     client_msg: [u8; MAX_QUESTION_END],
-    key: Option<CacheKey>,
+    /// The cache key and its hash, when the name can be cached.
+    key: Option<(CacheKey, KeyHash)>,
     /// An expired entry to serve if the upstream fails (RFC 8767).
     stale: Option<Arc<StoredAnswer>>,
     received: Instant,
@@ -184,9 +185,13 @@ impl Responder {
             self.finish(&query, proto, received, out);
             return Immediate::Reply;
         }
-        let key = AnswerCache::key(&query.name, query.qtype);
+        // Hashed once: the hash serves the lookup and, on a miss, the store.
+        let key = AnswerCache::key(&query.name, query.qtype).map(|key| {
+            let hash = self.cache.key_hash(&key);
+            (key, hash)
+        });
         let lookup = match &key {
-            Some(key) => self.cache.lookup(key, received),
+            Some((key, hash)) => self.cache.lookup_hashed(key, *hash, received),
             None => {
                 self.metrics.cache_misses.inc();
                 CacheHit::Miss
@@ -199,7 +204,7 @@ impl Responder {
                 prefetch,
             } => {
                 answer.write_reply(msg, &query, TtlView::Fresh { age }, out);
-                if let (true, Some(key)) = (prefetch, key) {
+                if let (true, Some((key, _))) = (prefetch, key) {
                     self.spawn_prefetch(&query, key);
                 }
                 self.finish(&query, proto, received, out);
@@ -290,8 +295,8 @@ impl Responder {
         // Every upstream failure (and an unusable upstream answer) ends the same way: the
         // stale entry if there is one (RFC 8767), else SERVFAIL.
         if let Ok(response) = self.forwarder.forward(&question, Priority::Client).await {
-            let stored = self.cache.store(
-                key.as_ref(),
+            let stored = self.cache.store_hashed(
+                key.as_ref().map(|(key, hash)| (key, *hash)),
                 &response.message,
                 question_len,
                 Instant::now(),

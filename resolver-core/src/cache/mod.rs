@@ -3,8 +3,11 @@
 //! Used by the shim (results of whole lookups and of single questions) and by the daemon.
 //!
 //! Layout: `N` shards (a power of two), each a [`parking_lot::Mutex`] around an LRU map from
-//! key bytes to (value, expiry). A key's shard comes from a hash seeded independently of the
-//! maps' hashers, so keys sharing a shard do not also share hash bits inside its table.
+//! key to (value, expiry). A key is hashed once ([`Cache::hash`], seeded per cache): the
+//! high half picks the shard, the low bits its slot in the shard's table, so keys sharing a
+//! shard do not also share hash bits inside its table. A caller that looks a key up and then
+//! stores it (a miss) can keep the hash for both ([`Cache::get_hashed`],
+//! [`Cache::insert_displacing_hashed`]).
 //! Time is always passed in (`now`), so expiry is testable without sleeping.
 //!
 //! Cost (benches/cache.rs, this project's 2-core EPYC VM): a fresh hit is ~26 ns with a built
@@ -100,6 +103,11 @@ impl CacheConfig {
     }
 }
 
+/// A key's hash in one cache ([`Cache::hash`]), kept by a caller that looks a key up and
+/// then stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyHash(u64);
+
 /// What a lookup found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CacheLookup<V> {
@@ -154,8 +162,8 @@ pub struct Cache<V> {
     shards: Box<[Mutex<Shard<V>>]>,
     /// `shards.len() - 1`; the length is a power of two.
     shard_mask: usize,
-    /// Picks the shard; seeded apart from the maps' hashers (see the module docs).
-    shard_hasher: MapHasher,
+    /// Hashes keys (see the module docs).
+    hasher: MapHasher,
     /// Entries held across all shards (kept exact under the shard locks; read without one
     /// to decide whether an insert must evict).
     held: AtomicUsize,
@@ -183,7 +191,7 @@ impl<V: Clone> Cache<V> {
             config,
             shards,
             shard_mask: count - 1,
-            shard_hasher: MapHasher::default(),
+            hasher: MapHasher::default(),
             held: AtomicUsize::new(0),
         }
     }
@@ -196,10 +204,23 @@ impl<V: Clone> Cache<V> {
     /// Looks a key up at time `now`. A fresh or stale hit becomes its shard's most recently
     /// used entry; an entry expired more than `stale_window` ago is removed and is a miss.
     pub fn get(&self, key: &CacheKey, now: Instant) -> CacheLookup<V> {
+        self.get_hashed(key, self.hash(key), now)
+    }
+
+    /// The hash of `key` in this cache, for [`Cache::get_hashed`] and
+    /// [`Cache::insert_displacing_hashed`]: a miss hashes its key once for both (callgrind,
+    /// issue 6: the daemon's miss hashed its key four times).
+    pub fn hash(&self, key: &CacheKey) -> KeyHash {
+        KeyHash(self.hasher.hash_one(key.as_bytes()))
+    }
+
+    /// [`Cache::get`] with the key's hash from [`Cache::hash`] (a hash of another key, or
+    /// from another cache, finds nothing).
+    pub fn get_hashed(&self, key: &CacheKey, hash: KeyHash, now: Instant) -> CacheLookup<V> {
         let key = key.as_bytes();
-        let mut shard = self.shard(key).lock();
+        let mut shard = self.shard(hash).lock();
         let before = shard.len();
-        let found = shard.get(key, now, self.config.stale_window);
+        let found = shard.get(key, hash.0, now, self.config.stale_window);
         self.forget(before - shard.len());
         found
     }
@@ -225,6 +246,21 @@ impl<V: Clone> Cache<V> {
         negative: bool,
         now: Instant,
     ) -> Displaced<V> {
+        self.insert_displacing_hashed(key, self.hash(key), value, ttl, negative, now)
+    }
+
+    /// [`Cache::insert_displacing`] with the key's hash from [`Cache::hash`]. The hash must
+    /// be `key`'s in this cache: under another, the entry is stored where lookups of `key`
+    /// do not find it.
+    pub fn insert_displacing_hashed(
+        &self,
+        key: &CacheKey,
+        hash: KeyHash,
+        value: V,
+        ttl: Duration,
+        negative: bool,
+        now: Instant,
+    ) -> Displaced<V> {
         if self.config.capacity == 0 {
             return Displaced::NOTHING;
         }
@@ -233,7 +269,7 @@ impl<V: Clone> Cache<V> {
         let expires = match now.checked_add(ttl) {
             Some(expires) if !ttl.is_zero() => expires,
             _ => {
-                let replaced = self.shard(key).lock().take(key);
+                let replaced = self.shard(hash).lock().take(key, hash.0);
                 self.forget(usize::from(replaced.is_some()));
                 return Displaced {
                     replaced,
@@ -243,9 +279,9 @@ impl<V: Clone> Cache<V> {
         };
         let cache_full = self.held.load(Ordering::Relaxed) >= self.config.capacity;
         let displaced = self
-            .shard(key)
+            .shard(hash)
             .lock()
-            .insert(key, value, expires, cache_full);
+            .insert(key, hash.0, value, expires, cache_full);
         if displaced.replaced.is_none() && displaced.evicted.is_none() {
             self.held.fetch_add(1, Ordering::Relaxed);
         }
@@ -254,8 +290,8 @@ impl<V: Clone> Cache<V> {
 
     /// Removes the entry for `key`; true when there was one.
     pub fn remove(&self, key: &CacheKey) -> bool {
-        let key = key.as_bytes();
-        let removed = self.shard(key).lock().remove(key);
+        let hash = self.hash(key);
+        let removed = self.shard(hash).lock().remove(key.as_bytes(), hash.0);
         self.forget(usize::from(removed));
         removed
     }
@@ -294,9 +330,10 @@ impl<V: Clone> Cache<V> {
             .sum()
     }
 
-    fn shard(&self, key: &[u8]) -> &Mutex<Shard<V>> {
-        // Truncating the 64-bit hash to usize is fine: only the low bits are used.
-        let index = self.shard_hasher.hash_one(key) as usize & self.shard_mask;
+    fn shard(&self, hash: KeyHash) -> &Mutex<Shard<V>> {
+        // The high half: the shard's table indexes by the low bits (and hashbrown tags by
+        // the top seven), and at most 10 bits are used here (MAX_SHARDS).
+        let index = (hash.0 >> 32) as usize & self.shard_mask;
         // In bounds: `index <= shard_mask == shards.len() - 1`.
         &self.shards[index]
     }

@@ -1,24 +1,56 @@
 //! One shard of the cache: an LRU list of entries, guarded by the caller's mutex.
 //!
-//! The entries live in a slab (`Vec` of nodes linked by `u32` index) and a map from key to
-//! slot. Evicting to make room for a new key reuses the least recently used node in place,
-//! and the key is hashed once per insert (the map's entry API) rather than three times.
-//! It replaced the `lru` crate's map of boxed nodes, which cost a `get_mut` probe, a
-//! `pop_lru` (hash, probe, free) and a `push` (two hashes, probe, malloc) per miss that
-//! evicts (callgrind, issue 6: ~1,180 instructions per daemon miss in the insert).
+//! The entries live in a slab (`Vec` of nodes linked by `u32` index) and a map from the
+//! key's 64-bit hash to its slot; the node holds the key, which a lookup compares. Evicting
+//! to make room for a new key reuses the least recently used node in place. The hash is
+//! computed once by the caller ([`super::Cache::hash`]) and serves the lookup and the
+//! insert after it; the map never hashes a key again, and an evicted node's slot is found
+//! by the hash it keeps. It replaced the `lru` crate's map of boxed nodes, which cost a
+//! `get_mut` probe, a `pop_lru` (hash, probe, free) and a `push` (two hashes, probe,
+//! malloc) per miss that evicts (callgrind, issue 6: ~1,180 instructions per daemon miss).
+//!
+//! Two keys with the same 64-bit hash (a seeded hash: 2^-64 per pair, and not something a
+//! client can aim at) cannot both be held: the newer takes the slot, and a lookup of the
+//! other is a miss. Never a wrong answer, at worst a lost entry.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry as MapEntry;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
 use super::stored_key::StoredKey;
 use super::{CacheLookup, Displaced, Evicted};
 
-/// The map's hasher: foldhash (what `hashbrown`, and so `lru`, uses by default), seeded per
-/// instance. Measured in `benches/cache.rs` against std's SipHash: about 3× faster on a
+/// The key hasher ([`super::Cache::hash`]): foldhash (what `hashbrown`, and so `lru`, uses
+/// by default), seeded per cache. Measured in `benches/cache.rs` against std's SipHash: about 3× faster on a
 /// 30-byte key, and still seeded at random, so names chosen by a remote client cannot be
 /// precomputed to collide.
 pub(super) type MapHasher = lru::DefaultHasher;
+
+/// The map's hasher: its keys are already hashes, passed through as they are.
+type HashedKeys = BuildHasherDefault<PassThrough>;
+
+/// A [`Hasher`] for keys that are already a hash (a `u64`, written with `write_u64`).
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (the map's keys are `u64`); anything else is mixed in
+        // rather than dropped, so the hasher stays correct for any key.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+}
 
 /// No node: the end of a list.
 const NIL: u32 = u32::MAX;
@@ -32,8 +64,10 @@ struct Entry<V> {
 /// One slot of the slab: a held entry linked into the recency list, or a free slot (no
 /// entry, `next` links the free list).
 struct Node<V> {
-    /// The entry's key, to remove it from the map when the node is evicted. Empty when free.
+    /// The entry's key, compared by lookups. Empty when free.
     key: StoredKey,
+    /// The key's hash: the node's key in the map.
+    hash: u64,
     /// `None` when the slot is free.
     entry: Option<Entry<V>>,
     /// The more recently used neighbour (`NIL` for the most recently used).
@@ -48,8 +82,8 @@ struct Node<V> {
 /// not allocate): two caches of 16 shards must not cost every shim process allocations in
 /// its first lookup (issue 6, the cold lookup).
 pub(super) struct Shard<V> {
-    /// Key to slot in `nodes`.
-    map: HashMap<StoredKey, u32, MapHasher>,
+    /// Key hash to slot in `nodes`.
+    map: HashMap<u64, u32, HashedKeys>,
     nodes: Vec<Node<V>>,
     /// Most recently used node.
     head: u32,
@@ -58,22 +92,22 @@ pub(super) struct Shard<V> {
     /// First free slot.
     free: u32,
     capacity: usize,
-    /// Heap bytes of the keys held (those too long to be inline; the map and the node each
-    /// hold one), for [`Shard::approximate_bytes`].
+    /// Heap bytes of the keys held (those too long to be inline), for
+    /// [`Shard::approximate_bytes`].
     key_bytes: usize,
 }
 
-/// Fixed cost of one entry besides a long key's heap bytes: the node (key, entry, links)
-/// and the map's slot (a key and the slot index, and a control byte).
+/// Fixed cost of one entry besides a long key's heap bytes: the node (key, hash, entry,
+/// links) and the map's slot (the hash and the slot index, and a control byte).
 pub(super) const fn fixed_entry_bytes<V>() -> usize {
-    size_of::<Node<V>>() + size_of::<(StoredKey, u32)>() + 1
+    size_of::<Node<V>>() + size_of::<(u64, u32)>() + 1
 }
 
 impl<V: Clone> Shard<V> {
     /// An empty shard holding at most `capacity` entries (at least one).
     pub(super) fn new(capacity: usize) -> Self {
         Shard {
-            map: HashMap::with_hasher(MapHasher::default()),
+            map: HashMap::default(),
             nodes: Vec::new(),
             head: NIL,
             tail: NIL,
@@ -89,13 +123,19 @@ impl<V: Clone> Shard<V> {
     pub(super) fn get(
         &mut self,
         key: &[u8],
+        hash: u64,
         now: Instant,
         stale_window: Duration,
     ) -> CacheLookup<V> {
-        let Some(&index) = self.map.get(key) else {
+        let Some(&index) = self.map.get(&hash) else {
             return CacheLookup::Miss;
         };
-        let found = match self.node(index).entry.as_ref() {
+        let node = self.node(index);
+        if node.key.as_bytes() != key {
+            // Another key with the same hash holds the slot.
+            return CacheLookup::Miss;
+        }
+        let found = match node.entry.as_ref() {
             None => return CacheLookup::Miss,
             // Fresh only strictly before expiry: a remaining TTL of zero means "do not use
             // from cache" (RFC 1035 §3.2.1 on TTL 0).
@@ -110,7 +150,7 @@ impl<V: Clone> Shard<V> {
                 }
             }
             Some(_) => {
-                self.take(key);
+                self.take(key, hash);
                 return CacheLookup::Miss;
             }
         };
@@ -125,32 +165,41 @@ impl<V: Clone> Shard<V> {
     pub(super) fn insert(
         &mut self,
         key: &[u8],
+        hash: u64,
         value: V,
         expires: Instant,
         cache_full: bool,
     ) -> Displaced<V> {
         let entry = Entry { value, expires };
         let evict = cache_full || self.map.len() >= self.capacity;
-        let (index, evicted) = match self.map.entry(StoredKey::new(key)) {
+        let (index, evicted) = match self.map.entry(hash) {
             MapEntry::Occupied(held) => {
                 let index = *held.get();
-                let replaced = self.nodes_mut(index).entry.replace(entry);
-                self.promote(index);
-                return Displaced {
-                    replaced: replaced.map(|old| old.value),
-                    evicted: None,
-                };
+                let node = &mut self.nodes[index as usize];
+                if node.key.as_bytes() == key {
+                    let replaced = node.entry.replace(entry);
+                    self.promote(index);
+                    return Displaced {
+                        replaced: replaced.map(|old| old.value),
+                        evicted: None,
+                    };
+                }
+                // Another key with the same hash: the new one takes its node (see the
+                // module docs), and the old entry leaves the cache as if evicted.
+                let old_key = std::mem::replace(&mut node.key, StoredKey::new(key));
+                self.key_bytes = self.key_bytes.saturating_sub(old_key.heap_bytes());
+                (index, node.entry.replace(entry))
             }
             // Reuse the least recently used node in place: no free and no malloc.
             MapEntry::Vacant(slot) if evict && self.tail != NIL => {
                 let index = self.tail;
-                let key = slot.key().clone();
                 slot.insert(index);
                 let node = &mut self.nodes[index as usize];
-                let old_key = std::mem::replace(&mut node.key, key);
+                let old_key = std::mem::replace(&mut node.key, StoredKey::new(key));
+                let old_hash = std::mem::replace(&mut node.hash, hash);
                 let old = node.entry.replace(entry);
-                self.key_bytes = self.key_bytes.saturating_sub(2 * old_key.heap_bytes());
-                self.map.remove(old_key.as_bytes());
+                self.key_bytes = self.key_bytes.saturating_sub(old_key.heap_bytes());
+                self.map.remove(&old_hash);
                 (index, old)
             }
             MapEntry::Vacant(slot) => {
@@ -165,10 +214,10 @@ impl<V: Clone> Shard<V> {
                         _ => return Displaced::NOTHING,
                     }
                 };
-                let key = slot.key().clone();
                 slot.insert(index);
                 let node = Node {
-                    key,
+                    key: StoredKey::new(key),
+                    hash,
                     entry: Some(entry),
                     prev: NIL,
                     next: NIL,
@@ -181,7 +230,7 @@ impl<V: Clone> Shard<V> {
                 (index, None)
             }
         };
-        self.key_bytes += 2 * self.node(index).key.heap_bytes();
+        self.key_bytes += self.node(index).key.heap_bytes();
         if evicted.is_some() {
             self.promote(index);
         }
@@ -195,13 +244,17 @@ impl<V: Clone> Shard<V> {
     }
 
     /// Removes the entry for `key`; true when there was one.
-    pub(super) fn remove(&mut self, key: &[u8]) -> bool {
-        self.take(key).is_some()
+    pub(super) fn remove(&mut self, key: &[u8], hash: u64) -> bool {
+        self.take(key, hash).is_some()
     }
 
     /// Removes the entry for `key` and returns its value.
-    pub(super) fn take(&mut self, key: &[u8]) -> Option<V> {
-        let index = self.map.remove(key)?;
+    pub(super) fn take(&mut self, key: &[u8], hash: u64) -> Option<V> {
+        let index = *self.map.get(&hash)?;
+        if self.node(index).key.as_bytes() != key {
+            return None;
+        }
+        self.map.remove(&hash);
         self.unlink(index);
         let free = self.free;
         let node = self.nodes_mut(index);
@@ -209,7 +262,7 @@ impl<V: Clone> Shard<V> {
         let entry = node.entry.take();
         node.next = free;
         self.free = index;
-        self.key_bytes = self.key_bytes.saturating_sub(2 * key.heap_bytes());
+        self.key_bytes = self.key_bytes.saturating_sub(key.heap_bytes());
         entry.map(|entry| entry.value)
     }
 
@@ -293,11 +346,20 @@ mod tests {
 
     const SECOND: Duration = Duration::from_secs(1);
 
+    /// A stand-in for the cache's hash: any function of the key bytes will do here.
+    fn hash(key: &[u8]) -> u64 {
+        key.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+    }
+
     fn held(shard: &mut Shard<u32>, keys: &[&str], now: Instant) -> Vec<u32> {
         keys.iter()
-            .filter_map(|key| match shard.get(key.as_bytes(), now, Duration::ZERO) {
-                CacheLookup::Fresh { value, .. } => Some(value),
-                _ => None,
+            .filter_map(|key| {
+                match shard.get(key.as_bytes(), hash(key.as_bytes()), now, Duration::ZERO) {
+                    CacheLookup::Fresh { value, .. } => Some(value),
+                    _ => None,
+                }
             })
             .collect()
     }
@@ -310,27 +372,27 @@ mod tests {
         let later = t0 + 60 * SECOND;
         let mut shard = Shard::new(3);
         for (value, key) in (1..).zip(["a", "b", "c"]) {
-            let displaced = shard.insert(key.as_bytes(), value, later, false);
+            let displaced = shard.insert(key.as_bytes(), hash(key.as_bytes()), value, later, false);
             assert!(displaced.replaced.is_none() && displaced.evicted.is_none());
         }
         // "a" used: "b" is now the least recently used and goes first, its node reused.
         assert_eq!(held(&mut shard, &["a"], t0), [1]);
-        let displaced = shard.insert(b"d", 4, later, false);
+        let displaced = shard.insert(b"d", hash(b"d"), 4, later, false);
         assert_eq!(displaced.evicted.map(|e| e.value), Some(2));
         assert_eq!(shard.nodes.len(), 3, "the evicted node was refilled");
         // Removing frees a slot that the next new key takes, without evicting.
-        assert_eq!(shard.take(b"c"), Some(3));
-        let displaced = shard.insert(b"e", 5, later, false);
+        assert_eq!(shard.take(b"c", hash(b"c")), Some(3));
+        let displaced = shard.insert(b"e", hash(b"e"), 5, later, false);
         assert!(displaced.evicted.is_none());
         assert_eq!(shard.nodes.len(), 3, "the freed node was reused");
         // Order now (least recent first): a, d, e. Replacing "a" makes it most recent.
-        let displaced = shard.insert(b"a", 10, later, false);
+        let displaced = shard.insert(b"a", hash(b"a"), 10, later, false);
         assert_eq!(displaced.replaced, Some(1));
         // A full cache evicts even below the shard's own limit: "d", then "e".
-        assert_eq!(shard.take(b"x"), None);
-        let displaced = shard.insert(b"f", 6, later, true);
+        assert_eq!(shard.take(b"x", hash(b"x")), None);
+        let displaced = shard.insert(b"f", hash(b"f"), 6, later, true);
         assert_eq!(displaced.evicted.map(|e| e.value), Some(4));
-        let displaced = shard.insert(b"g", 7, later, true);
+        let displaced = shard.insert(b"g", hash(b"g"), 7, later, true);
         assert_eq!(displaced.evicted.map(|e| e.value), Some(5));
         assert_eq!(shard.len(), 3);
         let all = ["a", "b", "c", "d", "e", "f", "g"];
@@ -338,7 +400,7 @@ mod tests {
         // Emptied and refilled: the lists start over.
         assert_eq!(shard.clear(), 3);
         assert!(held(&mut shard, &["a", "f", "g"], t0).is_empty());
-        shard.insert(b"h", 8, later, true);
+        shard.insert(b"h", hash(b"h"), 8, later, true);
         assert_eq!(
             held(&mut shard, &["h"], t0),
             [8],
@@ -351,17 +413,44 @@ mod tests {
     fn expired_entries_are_freed_on_lookup() {
         let t0 = Instant::now();
         let mut shard = Shard::new(2);
-        shard.insert(b"old", 1, t0 + SECOND, false);
-        shard.insert(b"new", 2, t0 + 60 * SECOND, false);
+        shard.insert(b"old", hash(b"old"), 1, t0 + SECOND, false);
+        shard.insert(b"new", hash(b"new"), 2, t0 + 60 * SECOND, false);
         let past_expiry = t0 + 2 * SECOND;
         assert_eq!(
-            shard.get(b"old", past_expiry, Duration::ZERO),
+            shard.get(b"old", hash(b"old"), past_expiry, Duration::ZERO),
             CacheLookup::Miss
         );
         assert_eq!(shard.len(), 1);
-        let displaced = shard.insert(b"next", 3, t0 + 60 * SECOND, false);
+        let displaced = shard.insert(b"next", hash(b"next"), 3, t0 + 60 * SECOND, false);
         assert!(displaced.evicted.is_none());
         assert_eq!(shard.nodes.len(), 2);
         assert_eq!(held(&mut shard, &["new", "next"], t0), [2, 3]);
+    }
+
+    /// Two keys with one hash: the newer takes the node, the older leaves as if evicted,
+    /// and a lookup never returns one key's value for the other.
+    #[test]
+    fn keys_sharing_a_hash_displace_each_other_and_never_mix() {
+        let t0 = Instant::now();
+        let later = t0 + 60 * SECOND;
+        let mut shard = Shard::new(4);
+        shard.insert(b"first", 7, 1, later, false);
+        assert_eq!(
+            shard.get(b"second", 7, t0, Duration::ZERO),
+            CacheLookup::Miss
+        );
+        assert_eq!(shard.take(b"second", 7), None);
+        let displaced = shard.insert(b"second", 7, 2, later, false);
+        assert_eq!(displaced.evicted.map(|e| e.value), Some(1));
+        assert!(displaced.replaced.is_none());
+        assert_eq!(shard.len(), 1);
+        assert_eq!(
+            shard.get(b"first", 7, t0, Duration::ZERO),
+            CacheLookup::Miss
+        );
+        assert!(matches!(
+            shard.get(b"second", 7, t0, Duration::ZERO),
+            CacheLookup::Fresh { value: 2, .. }
+        ));
     }
 }

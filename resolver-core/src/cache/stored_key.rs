@@ -1,9 +1,6 @@
 //! [`StoredKey`]: a key as a shard's map holds it, inline for ordinary names and boxed
 //! beyond, so that most entries cost the map one allocation (its list node) instead of two.
 
-use std::borrow::Borrow;
-use std::hash::{Hash, Hasher};
-
 /// Key bytes held inline: a 2-byte tag and a name of up to 52 characters, enough for most
 /// cluster names (`service.namespace.svc.cluster.local` and the like). 54 makes the enum
 /// 56 bytes: the same as a boxed key's 16 plus the 32-byte heap chunk a ~30-byte key
@@ -55,20 +52,6 @@ impl StoredKey {
     }
 }
 
-/// Lets the map be searched with the key bytes a [`super::CacheKey`] gives, without
-/// building a `StoredKey`. `Hash` and `Eq` below agree with `[u8]`'s, as `Borrow` requires.
-impl Borrow<[u8]> for StoredKey {
-    fn borrow(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-impl Hash for StoredKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_bytes().hash(state);
-    }
-}
-
 impl PartialEq for StoredKey {
     fn eq(&self, other: &Self) -> bool {
         self.as_bytes() == other.as_bytes()
@@ -79,18 +62,15 @@ impl Eq for StoredKey {}
 
 #[cfg(test)]
 mod tests {
-    use std::hash::BuildHasher;
-
     use super::*;
 
     #[test]
-    fn short_keys_are_inline_long_ones_boxed_and_both_hash_like_bytes() {
+    fn short_keys_are_inline_long_ones_boxed() {
         assert_eq!(
             size_of::<StoredKey>(),
             56,
             "the size the inline length was chosen for"
         );
-        let hasher = super::super::shard::MapHasher::default();
         let long = vec![b'x'; INLINE_KEY_LEN + 1];
         for bytes in [&b""[..], b"\x00\x01a", &long[..INLINE_KEY_LEN], &long] {
             let key = StoredKey::new(bytes);
@@ -103,7 +83,6 @@ mod tests {
                 bytes.len()
             );
             assert_eq!(key.heap_bytes(), if inline { 0 } else { bytes.len() });
-            assert_eq!(hasher.hash_one(&key), hasher.hash_one(bytes));
             assert!(key == StoredKey::new(bytes));
         }
         assert!(StoredKey::new(b"ab") != StoredKey::new(b"a"));

@@ -308,14 +308,13 @@ fn remove_clear_and_size_accounting() {
     cache.insert(&key("a"), 1, secs(60), false, t0);
     let fixed = shard::fixed_entry_bytes::<u32>();
     assert_eq!(cache.approximate_bytes(), fixed);
-    // A long one is boxed: its bytes (2-byte tag + name) count too, twice (the map and
-    // the node each hold the key).
+    // A long one is boxed: its bytes (2-byte tag + name) count too.
     let long = "l".repeat(60);
     cache.insert(&key(&long), 2, secs(60), false, t0);
-    assert_eq!(cache.approximate_bytes(), 2 * fixed + 2 * 62);
+    assert_eq!(cache.approximate_bytes(), 2 * fixed + 62);
     assert!(cache.remove(&key("A")));
     assert!(!cache.remove(&key("a")));
-    assert_eq!(cache.approximate_bytes(), fixed + 2 * 62);
+    assert_eq!(cache.approximate_bytes(), fixed + 62);
     assert_eq!(cache.len(), 1);
     assert_eq!(
         cache.get(&key(&long.to_uppercase()), t0),
@@ -334,10 +333,10 @@ fn evictions_keep_size_accounting_exact() {
     for len in [60, 61, 62, 63] {
         cache.insert(&key(&"k".repeat(len)), 1, secs(60), false, t0);
     }
-    // The last two remain, boxed: 64 + 65 key bytes, held by the map and the node each.
+    // The last two remain, boxed: 64 + 65 key bytes.
     assert_eq!(
         cache.approximate_bytes(),
-        2 * 129 + 2 * shard::fixed_entry_bytes::<u32>()
+        129 + 2 * shard::fixed_entry_bytes::<u32>()
     );
 }
 

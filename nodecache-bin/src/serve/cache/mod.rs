@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
-use resolver_core::cache::{Cache, CacheConfig, CacheKey, CacheLookup};
+use resolver_core::cache::{Cache, CacheConfig, CacheKey, CacheLookup, KeyHash};
 
 use crate::serve::config::CacheSettings;
 use crate::serve::message::{QueryName, WalkError, rcode, walk_response};
@@ -132,9 +132,21 @@ impl AnswerCache {
         key.set_folded(qtype, name).then_some(key)
     }
 
+    /// The hash of `key` in this cache: a miss computes it once, for its lookup
+    /// ([`AnswerCache::lookup_hashed`]) and its store ([`AnswerCache::store_hashed`]).
+    pub(crate) fn key_hash(&self, key: &CacheKey) -> KeyHash {
+        self.entries.hash(key)
+    }
+
     /// Looks `key` up at `now`, counting the hit or miss.
+    #[cfg(test)]
     pub(crate) fn lookup(&self, key: &CacheKey, now: Instant) -> CacheHit {
-        match self.entries.get(key, now) {
+        self.lookup_hashed(key, self.key_hash(key), now)
+    }
+
+    /// [`AnswerCache::lookup`] with the key's hash from [`AnswerCache::key_hash`].
+    pub(crate) fn lookup_hashed(&self, key: &CacheKey, hash: KeyHash, now: Instant) -> CacheHit {
+        match self.entries.get_hashed(key, hash, now) {
             CacheLookup::Fresh { value, remaining } => {
                 if value.is_negative() {
                     self.metrics.cache_hits_denial.inc();
@@ -175,6 +187,18 @@ impl AnswerCache {
         question_len: usize,
         now: Instant,
     ) -> Result<Arc<StoredAnswer>, StoreError> {
+        let key = key.map(|key| (key, self.key_hash(key)));
+        self.store_hashed(key, message, question_len, now)
+    }
+
+    /// [`AnswerCache::store`] with the key's hash from [`AnswerCache::key_hash`].
+    pub(crate) fn store_hashed(
+        &self,
+        key: Option<(&CacheKey, KeyHash)>,
+        message: &[u8],
+        question_len: usize,
+        now: Instant,
+    ) -> Result<Arc<StoredAnswer>, StoreError> {
         let layout = walk_response(message)?;
         if layout
             .question_end
@@ -201,7 +225,8 @@ impl AnswerCache {
         });
         let entry_ttl = u32::try_from(lifetime.as_secs()).unwrap_or(u32::MAX);
         let mut answer = StoredAnswer::build(message, &layout, entry_ttl, negative, now);
-        let Some(key) = key.filter(|_| entry_ttl > 0 && self.entries.config().capacity > 0) else {
+        let Some((key, hash)) = key.filter(|_| entry_ttl > 0 && self.entries.config().capacity > 0)
+        else {
             return Ok(answer);
         };
         // Just built, so held nowhere else: `get_mut` always finds it.
@@ -217,9 +242,14 @@ impl AnswerCache {
         // outside the shard lock. It replaced a second lookup to mark the old entry and a
         // thread-local around the insert that the dropped entry's charge read (callgrind,
         // issue 6: with the one-box layout, ~340 instructions less per miss).
-        let displaced =
-            self.entries
-                .insert_displacing(key, Arc::clone(&answer), lifetime, negative, now);
+        let displaced = self.entries.insert_displacing_hashed(
+            key,
+            hash,
+            Arc::clone(&answer),
+            lifetime,
+            negative,
+            now,
+        );
         if let Some(evicted) = displaced.evicted {
             // Evicted before its expiry: lost to the capacity bound, not to age.
             if now < evicted.expires {
