@@ -277,7 +277,7 @@ impl Responder {
                 key.as_ref(),
                 &response.message,
                 question_len,
-                Instant::now(),
+                response.received_at,
             );
             if let Ok(answer) = stored {
                 return MissOutcome::Answer(answer, TtlView::Fresh { age: 0 });

@@ -62,6 +62,10 @@ pub(crate) struct UpstreamResponse {
     pub(crate) message: Datagram,
     /// Which server answered.
     pub(crate) server: SocketAddr,
+    /// When it was received (the exchange's clock reading of that turn): the cache stores
+    /// the answer as of then, with no clock read of its own (callgrind, with the exchange's
+    /// fewer reads: 7 `Instant::now` per miss became 3).
+    pub(crate) received_at: std::time::Instant,
 }
 
 /// The answer [`Forwarder::forward`] gives: the leader's own when nobody else asked the same
