@@ -88,18 +88,20 @@ pub(super) async fn exchange(
     let waiter = WaiterLease::fresh();
     let mut asked = AskedTable::defaults(servers.len());
     let mut queue_full = false;
+    // `now` is `clock` as an offset from `start`, worked out whenever `clock` is read.
     let mut clock = start;
+    let mut now = std::time::Duration::ZERO;
     let outcome = loop {
-        let now = clock.saturating_duration_since(start);
-        if let Some(plan) = schedule.next_send().filter(|plan| plan.at <= now) {
-            let sent_so_far: u32 = asked.iter().map(|a| a.sends).sum();
+        // Good for the whole turn: only a send (which `continue`s) changes the plan.
+        let planned = schedule.next_send();
+        if let Some(plan) = planned.filter(|plan| plan.at <= now) {
             let (Some(sockets), Some(record)) =
                 (route.sockets.get(plan.server), asked.get_mut(plan.server))
             else {
                 break Err(ForwardError::AllFailed);
             };
             if !shared.spend(priority(client_waiting)) {
-                if sent_so_far == 0 {
+                if asked.iter().all(|a| a.sends == 0) {
                     break Err(ForwardError::OverBudget);
                 }
                 // Over budget for a retransmit: skip it as if it were lost.
@@ -142,6 +144,7 @@ pub(super) async fn exchange(
                     let sent = wait.await;
                     // The wait for room may have taken a while.
                     clock = Instant::now();
+                    now = clock.saturating_duration_since(start);
                     sent
                 }
             };
@@ -204,14 +207,14 @@ pub(super) async fn exchange(
             };
             // Read again: a TCP fallback may have taken a while.
             clock = Instant::now();
-            schedule.server_failed(failed, clock.saturating_duration_since(start));
+            now = clock.saturating_duration_since(start);
+            schedule.server_failed(failed, now);
             continue;
         }
-        let wake = schedule
-            .next_send()
-            .map_or(deadline, |plan| (start + plan.at).min(deadline));
+        let wake = planned.map_or(deadline, |plan| (start + plan.at).min(deadline));
         wait(&waiter, wake).await;
         clock = Instant::now();
+        now = clock.saturating_duration_since(start);
     };
     let retransmits: u32 = asked.iter().map(|a| a.sends).sum::<u32>().saturating_sub(1);
     shared
