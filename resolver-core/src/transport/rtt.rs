@@ -64,6 +64,14 @@ impl RttTable {
         budget: Duration,
     ) -> RetransmitSchedule {
         let entries = self.entries.lock();
+        // One server (a zone with a single upstream: the daemon's usual case): no order to
+        // work out, down or not (callgrind: ~170 instructions per daemon cache miss).
+        if let [server] = servers {
+            let mut schedule =
+                RetransmitSchedule::with_order(1, &[0], first_retransmit, per_try_cap, budget);
+            schedule.set_rto(0, rto_in(&entries, *server, first_retransmit));
+            return schedule;
+        }
         let order = order_in(&entries, servers, start, now);
         let mut schedule = RetransmitSchedule::with_order(
             servers.len(),
@@ -276,6 +284,17 @@ mod tests {
             assert_eq!(first.last(), Some(&0), "{timeline:?}");
             assert_eq!(timeline.get(1).map(|s| s.at), Some(ms(120)), "{timeline:?}");
         }
+        // One server (the shortcut), down or with a learnt RTO: the same plan as the
+        // general way would make.
+        for server in [addr(1), addr(2), addr(3)] {
+            let schedule = table.schedule(&[server], 0, now, ms(50), ms(1000), ms(2000));
+            let order = table.order(&[server], 0, now);
+            let mut want = RetransmitSchedule::with_order(1, &order, ms(50), ms(1000), ms(2000));
+            want.set_rto(0, table.rto(server, ms(50)));
+            assert_eq!(schedule.timeline(), want.timeline(), "{server}");
+        }
+        let learnt = table.schedule(&[addr(2)], 0, now, ms(50), ms(1000), ms(2000));
+        assert_eq!(learnt.timeline().get(1).map(|s| s.at), Some(ms(120)));
     }
 
     #[test]
