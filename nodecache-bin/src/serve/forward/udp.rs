@@ -72,7 +72,6 @@ pub(super) async fn exchange(
     client_waiting: Option<&AtomicBool>,
     start: Instant,
 ) -> Result<UpstreamResponse, ForwardError> {
-    let deadline = start + shared.timeout;
     let servers = &route.servers;
     let mut schedule = shared.rtt.schedule(
         servers,
@@ -171,7 +170,9 @@ pub(super) async fn exchange(
                 ForwardError::AllFailed
             });
         }
-        if clock >= deadline {
+        // The deadline, `start + timeout`, as an offset (not kept in the future: it must
+        // stay within malloc's thread cache, see the tests).
+        if now >= shared.timeout {
             break Err(ForwardError::Timeout);
         }
         if let Some(arrival) = delivered.then(|| waiter.take()).flatten() {
@@ -194,7 +195,7 @@ pub(super) async fn exchange(
                     // Boxed: the TCP ask is rare and large, and would otherwise grow the
                     // future of every miss (and the task that carries it).
                     let ask = Box::pin(ask_tcp(shared, server, question, priority(client_waiting)));
-                    match tokio::time::timeout_at(deadline, ask).await {
+                    match tokio::time::timeout_at(start + shared.timeout, ask).await {
                         Ok(TcpOutcome::Answer(message)) => {
                             break Ok(UpstreamResponse {
                                 message: message.into(),
@@ -216,7 +217,7 @@ pub(super) async fn exchange(
             schedule.server_failed(failed, now);
             continue;
         }
-        let wake = planned.map_or(deadline, |plan| (start + plan.at).min(deadline));
+        let wake = start + planned.map_or(shared.timeout, |plan| plan.at.min(shared.timeout));
         delivered = wait(&waiter, wake).await;
         clock = Instant::now();
         now = clock.saturating_duration_since(start);
