@@ -98,7 +98,8 @@ impl PooledSocket {
 struct Live {
     socket: Arc<PooledSocket>,
     queries: u32,
-    born: Instant,
+    /// Opened at + [`SOCKET_LIFETIME`]: compared, not subtracted, per query.
+    retire_at: Instant,
 }
 
 /// The sockets of one server.
@@ -199,16 +200,15 @@ impl ServerSockets {
             return Err(io::Error::from(io::ErrorKind::NotFound));
         };
         let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        let due = slot.as_ref().is_none_or(|live| {
-            live.queries >= QUERIES_PER_SOCKET
-                || now.saturating_duration_since(live.born) >= SOCKET_LIFETIME
-        });
+        let due = slot
+            .as_ref()
+            .is_none_or(|live| live.queries >= QUERIES_PER_SOCKET || now >= live.retire_at);
         if due {
             let fresh = self.open()?;
             if let Some(old) = slot.replace(Live {
                 socket: fresh,
                 queries: 0,
-                born: now,
+                retire_at: now + SOCKET_LIFETIME,
             }) {
                 old.socket.retire();
             }

@@ -109,7 +109,7 @@ pub(super) async fn exchange(
                     break Err(ForwardError::OverBudget);
                 }
                 // Over budget for a retransmit: skip it as if it were lost.
-                schedule.sent(now);
+                schedule.planned_sent(plan, now);
                 continue;
             }
             if record.registration.is_none() {
@@ -154,7 +154,7 @@ pub(super) async fn exchange(
             };
             match sent {
                 Ok(()) => {
-                    schedule.sent(now);
+                    schedule.planned_sent(plan, now);
                     record.sends += 1;
                     record.first_sent.get_or_insert(clock);
                     shared.metrics.upstream_sends.inc();
