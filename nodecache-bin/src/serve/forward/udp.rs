@@ -223,10 +223,13 @@ pub(super) async fn exchange(
         now = clock.saturating_duration_since(start);
     };
     let retransmits: u32 = asked.iter().map(|a| a.sends).sum::<u32>().saturating_sub(1);
-    shared
-        .metrics
-        .upstream_retransmits
-        .add(u64::from(retransmits));
+    // Almost always none: no locked add of zero.
+    if retransmits > 0 {
+        shared
+            .metrics
+            .upstream_retransmits
+            .add(u64::from(retransmits));
+    }
     // A server that missed a retransmit as well goes behind the others for a while.
     for (record, server) in asked.iter().zip(servers) {
         if record.sends >= 2 && !record.answered {
