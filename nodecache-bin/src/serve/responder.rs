@@ -299,7 +299,7 @@ impl Responder {
                 key.as_ref().map(|(key, hash)| (key, *hash)),
                 &response.message,
                 question_len,
-                Instant::now(),
+                response.received_at,
             );
             if let Ok(answer) = stored {
                 return MissOutcome::Answer(answer, TtlView::Fresh { age: 0 });

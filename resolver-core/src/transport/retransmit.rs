@@ -151,9 +151,17 @@ impl RetransmitSchedule {
     /// Records that the planned datagram went out at `now`; the following one is due one
     /// back-off delay later: `min(rto × 2^sends, per_try_cap)`.
     pub fn sent(&mut self, now: Duration) {
-        let Some(planned) = self.next_send() else {
-            return;
-        };
+        if let Some(planned) = self.next_send() {
+            self.planned_sent(planned, now);
+        }
+    }
+
+    /// [`sent`](Self::sent) for a caller that holds what [`next_send`](Self::next_send)
+    /// returned and has not changed the schedule since (the caller's contract, checked in
+    /// debug builds): the plan is not worked out again (callgrind: ~90 instructions per
+    /// daemon cache miss).
+    pub fn planned_sent(&mut self, planned: PlannedSend, now: Duration) {
+        debug_assert_eq!(self.next_send(), Some(planned), "a stale plan");
         if let Some(state) = self.state.get_mut(planned.server) {
             *state = ServerState::Asked;
         }
@@ -217,6 +225,18 @@ impl RetransmitSchedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_held_plan_records_like_a_fresh_one() {
+        let mut by_plan = RetransmitSchedule::new(3, 1, ms(50), ms(400), ms(2000));
+        by_plan.server_failed(2, ms(0));
+        let mut fresh = by_plan.clone();
+        while let Some(planned) = by_plan.next_send() {
+            by_plan.planned_sent(planned, planned.at + ms(3));
+            fresh.sent(planned.at + ms(3));
+            assert_eq!(by_plan.timeline(), fresh.timeline(), "after {planned:?}");
+        }
+    }
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)

@@ -64,6 +64,14 @@ impl RttTable {
         budget: Duration,
     ) -> RetransmitSchedule {
         let entries = self.entries.lock();
+        // One server (a zone with a single upstream: the daemon's usual case): no order to
+        // work out, down or not (callgrind: ~200 instructions per daemon cache miss).
+        if let [server] = servers {
+            let mut schedule =
+                RetransmitSchedule::with_order(1, &[0], first_retransmit, per_try_cap, budget);
+            schedule.set_rto(0, rto_in(&entries, *server, first_retransmit));
+            return schedule;
+        }
         let order = order_in(&entries, servers, start, now);
         let mut schedule = RetransmitSchedule::with_order(
             servers.len(),
@@ -86,10 +94,16 @@ impl RttTable {
             entry.estimate = Some(match entry.estimate {
                 // RFC 6298 §2.2: first measurement.
                 None => (sample, sample / 2),
-                // §2.3 with alpha = 1/8, beta = 1/4.
+                // §2.3 with alpha = 1/8, beta = 1/4, in whole nanoseconds: `Duration`'s
+                // own multiply and divide (seconds and nanoseconds apart, checked) cost a
+                // daemon miss ~25 instructions more (callgrind).
                 Some((srtt, rttvar)) => {
+                    let (srtt, rttvar, sample) = (nanos(srtt), nanos(rttvar), nanos(sample));
                     let deviation = srtt.abs_diff(sample);
-                    (srtt * 7 / 8 + sample / 8, rttvar * 3 / 4 + deviation / 4)
+                    (
+                        Duration::from_nanos(srtt.saturating_mul(7) / 8 + sample / 8),
+                        Duration::from_nanos(rttvar.saturating_mul(3) / 4 + deviation / 4),
+                    )
                 }
             });
         });
@@ -138,6 +152,11 @@ impl RttTable {
             change(entry);
         }
     }
+}
+
+/// `duration` in nanoseconds (saturating: a round trip is seconds at most).
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// [`RttTable::rto`] over the locked entries.
@@ -213,6 +232,11 @@ mod tests {
         // Second sample 40 ms: SRTT 40, RTTVAR 15, RTO 100.
         table.observe(addr(1), ms(40), now);
         assert_eq!(table.rto(addr(1), floor), ms(100));
+        // Third sample 1.2 s: SRTT 40 − 5 + 150 = 185, RTTVAR 11.25 + 290 = 301.25 (to the
+        // nanosecond), RTO capped.
+        table.observe(addr(1), ms(1200), now);
+        let estimate = table.entries.lock().first().and_then(|e| e.estimate);
+        assert_eq!(estimate, Some((ms(185), Duration::from_micros(301_250))));
         // A fast server never goes below the floor, a slow one never above 1 s.
         table.observe(addr(2), Duration::from_micros(100), now);
         assert_eq!(table.rto(addr(2), floor), floor);
@@ -276,6 +300,17 @@ mod tests {
             assert_eq!(first.last(), Some(&0), "{timeline:?}");
             assert_eq!(timeline.get(1).map(|s| s.at), Some(ms(120)), "{timeline:?}");
         }
+        // One server (the shortcut), down or with a learnt RTO: the same plan as the
+        // general way would make.
+        for server in [addr(1), addr(2), addr(3)] {
+            let schedule = table.schedule(&[server], 0, now, ms(50), ms(1000), ms(2000));
+            let order = table.order(&[server], 0, now);
+            let mut want = RetransmitSchedule::with_order(1, &order, ms(50), ms(1000), ms(2000));
+            want.set_rto(0, table.rto(server, ms(50)));
+            assert_eq!(schedule.timeline(), want.timeline(), "{server}");
+        }
+        let learnt = table.schedule(&[addr(2)], 0, now, ms(50), ms(1000), ms(2000));
+        assert_eq!(learnt.timeline().get(1).map(|s| s.at), Some(ms(120)));
     }
 
     #[test]

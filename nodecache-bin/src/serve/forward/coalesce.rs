@@ -8,7 +8,6 @@
 //! ~1,000 instructions of a miss's ~25,000 (callgrind).
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -40,10 +39,10 @@ type QuestionMap = HashMap<Question, Entry, foldhash::quality::RandomState>;
 /// The questions in flight.
 #[derive(Debug, Default)]
 pub(super) struct InFlight {
-    /// Picks the shard. Clients choose the names, so the hash is seeded per process
-    /// (foldhash's quality variant: resistant enough for a map bounded by what is in
+    /// By the question's key, which is seeded per process (clients choose the names), so
+    /// nobody can aim at one shard; within a shard the map hashes the key under its own
+    /// seed (foldhash's quality variant: resistant enough for a map bounded by what is in
     /// flight, at a fraction of SipHash's cost per miss).
-    hasher: foldhash::quality::RandomState,
     shards: [Mutex<QuestionMap>; SHARDS],
 }
 
@@ -111,7 +110,9 @@ impl InFlight {
     }
 
     fn shard(&self, question: &Question) -> std::sync::MutexGuard<'_, QuestionMap> {
-        let index = usize::try_from(self.hasher.hash_one(question) % SHARDS as u64).unwrap_or(0);
+        // The key is seeded already (see `Question::key`): its top bits pick the shard, the
+        // map hashes it again under its own seed for the buckets.
+        let index = usize::try_from(question.key() >> 60).unwrap_or(0) % SHARDS;
         // In range: the modulus is the array length.
         self.shards[index]
             .lock()

@@ -46,8 +46,12 @@ pub(super) async fn run(
     } else {
         super::udp::exchange(shared, &route, question, client_waiting, started).await
     };
-    if result.is_ok() {
-        shared.metrics.upstream_duration.observe(started.elapsed());
+    if let Ok(response) = &result {
+        // The answer's own clock reading: no second read here.
+        let took = response
+            .received_at
+            .saturating_duration_since(started.into_std());
+        shared.metrics.upstream_duration.observe(took);
     }
     result
 }
@@ -87,6 +91,7 @@ async fn tcp_only(
                 return Ok(UpstreamResponse {
                     message: message.into(),
                     server,
+                    received_at: std::time::Instant::now(),
                 });
             }
             Ok(TcpOutcome::OverBudget) => return Err(ForwardError::OverBudget),

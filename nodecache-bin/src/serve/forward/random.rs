@@ -53,18 +53,6 @@ pub(super) fn u16() -> u16 {
     u16::from_ne_bytes(bytes)
 }
 
-/// A random index below `len` (`len` > 0; 0 otherwise). The bias of a 32-bit modulus for the
-/// small `len` used here (pool sizes) is below 2^-25.
-pub(super) fn below(len: usize) -> usize {
-    let mut bytes = [0u8; 4];
-    fill(&mut bytes);
-    let value = u32::from_ne_bytes(bytes);
-    usize::try_from(value)
-        .unwrap_or(0)
-        .checked_rem(len)
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,7 +67,5 @@ mod tests {
         assert!(first.iter().any(|&b| b != 0));
         let ids: std::collections::HashSet<u16> = (0..1000).map(|_| u16()).collect();
         assert!(ids.len() > 950, "{} distinct IDs of 1000", ids.len());
-        assert!((0..1000).all(|_| below(7) < 7));
-        assert_eq!(below(0), 0);
     }
 }
