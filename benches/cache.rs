@@ -108,11 +108,11 @@ fn inserts(c: &mut Criterion) {
     });
 }
 
-/// Why the maps use foldhash (lru's default) rather than std's SipHash.
+/// Why the maps use foldhash rather than std's SipHash.
 fn hashers(c: &mut Criterion) {
     let key = CacheKey::new(TAG_A, NAME).unwrap();
     let bytes = key.as_bytes();
-    let foldhash = lru::DefaultHasher::default();
+    let foldhash = foldhash::fast::RandomState::default();
     let siphash = std::collections::hash_map::RandomState::new();
     c.bench_function("hash/foldhash_32B", |b| {
         b.iter(|| foldhash.hash_one(black_box(bytes)))

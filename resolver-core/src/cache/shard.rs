@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 use super::stored_key::StoredKey;
 use super::{CacheLookup, Displaced, Evicted};
 
-/// The key hasher ([`super::Cache::hash`]): foldhash (what `hashbrown`, and so `lru`, uses
-/// by default), seeded per cache. Measured in `benches/cache.rs` against std's SipHash: about 3× faster on a
+/// The key hasher ([`super::Cache::hash`]): foldhash (what `hashbrown` uses by default),
+/// seeded per cache. Measured in `benches/cache.rs` against std's SipHash: about 3× faster on a
 /// 30-byte key, and still seeded at random, so names chosen by a remote client cannot be
 /// precomputed to collide.
-pub(super) type MapHasher = lru::DefaultHasher;
+pub(super) type MapHasher = foldhash::fast::RandomState;
 
 /// The map's hasher: its keys are already hashes, passed through as they are.
 type HashedKeys = BuildHasherDefault<PassThrough>;
