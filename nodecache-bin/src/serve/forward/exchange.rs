@@ -27,33 +27,43 @@ pub(super) enum TcpOutcome {
 
 /// Runs the exchange for `question`; `client_waiting` says whose packets they are (see
 /// [`priority`]).
-pub(super) async fn run(
-    shared: &Shared,
-    question: &Question,
-    client_waiting: Option<&AtomicBool>,
-) -> Result<UpstreamResponse, ForwardError> {
-    let route = shared
-        .route(&question.name)
-        .ok_or(ForwardError::AllFailed)?;
-    let started = Instant::now();
-    let deadline = started + shared.timeout;
-    let result = if route.force_tcp {
-        // Boxed so the TCP path's state does not grow every UDP exchange's future.
-        let tcp = Box::pin(tcp_only(shared, &route, question, client_waiting));
-        tokio::time::timeout_at(deadline, tcp)
-            .await
-            .unwrap_or(Err(ForwardError::Timeout))
-    } else {
-        super::udp::exchange(shared, &route, question, client_waiting, started).await
-    };
-    if let Ok(response) = &result {
-        // The answer's own clock reading: no second read here.
-        let took = response
-            .received_at
-            .saturating_duration_since(started.into_std());
-        shared.metrics.upstream_duration.observe(took);
+///
+/// An `async` block, not an `async fn`, so its arguments are kept once in the future (see
+/// [`super::udp::exchange`]).
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an `async fn` keeps its arguments twice in its future"
+)]
+pub(super) fn run<'a>(
+    shared: &'a Shared,
+    question: &'a Question,
+    client_waiting: Option<&'a AtomicBool>,
+) -> impl Future<Output = Result<UpstreamResponse, ForwardError>> + Send + 'a {
+    async move {
+        let route = shared
+            .route(&question.name)
+            .ok_or(ForwardError::AllFailed)?;
+        let started = Instant::now();
+        let result = if route.force_tcp {
+            // Boxed with its timer so the TCP path's state does not grow every UDP exchange's
+            // future.
+            let tcp = Box::pin(tokio::time::timeout_at(
+                started + shared.timeout,
+                tcp_only(shared, &route, question, client_waiting),
+            ));
+            tcp.await.unwrap_or(Err(ForwardError::Timeout))
+        } else {
+            super::udp::exchange(shared, &route, question, client_waiting, started).await
+        };
+        if let Ok(response) = &result {
+            // The answer's own clock reading: no second read here.
+            let took = response
+                .received_at
+                .saturating_duration_since(started.into_std());
+            shared.metrics.upstream_duration.observe(took);
+        }
+        result
     }
-    result
 }
 
 /// Whose packets an exchange sends now: a client's when a client led it (`None`, see

@@ -33,12 +33,31 @@ pub(super) struct OwnQueries {
 impl OwnQueries {
     /// Records that a query `id` for `question` is in flight until the guard drops.
     pub(super) fn register(&self, id: u16, question: &Question) -> OwnQuery<'_> {
-        let digest = question.key();
-        *self.shard(id).entry((id, digest)).or_default() += 1;
         OwnQuery {
             queries: self,
-            id,
-            digest,
+            key: self.add(id, question),
+        }
+    }
+
+    /// Records that a query `id` for `question` is in flight until [`OwnQueries::remove`]
+    /// is called with the key returned (for records kept where no borrow can live: the
+    /// UDP exchange's reused state, see `exchange_state`).
+    pub(super) fn add(&self, id: u16, question: &Question) -> OwnKey {
+        let digest = question.key();
+        *self.shard(id).entry((id, digest)).or_default() += 1;
+        OwnKey { id, digest }
+    }
+
+    /// Removes one record made by [`OwnQueries::add`].
+    pub(super) fn remove(&self, key: OwnKey) {
+        let mut shard = self.shard(key.id);
+        // One lookup for the decrement and the removal (callgrind: the `get_mut` then
+        // `remove` this replaced hashed and probed twice, ~60 instructions per miss more).
+        if let Entry::Occupied(mut entry) = shard.entry((key.id, key.digest)) {
+            *entry.get_mut() -= 1;
+            if *entry.get() == 0 {
+                entry.remove();
+            }
         }
     }
 
@@ -56,25 +75,23 @@ impl OwnQueries {
     }
 }
 
-/// One registered query; dropping it removes the record.
-#[derive(Debug)]
-pub(super) struct OwnQuery<'a> {
-    queries: &'a OwnQueries,
+/// One registered query (see [`OwnQueries::add`]), by its ID and question digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct OwnKey {
     id: u16,
     digest: u64,
 }
 
+/// One registered query; dropping it removes the record.
+#[derive(Debug)]
+pub(super) struct OwnQuery<'a> {
+    queries: &'a OwnQueries,
+    key: OwnKey,
+}
+
 impl Drop for OwnQuery<'_> {
     fn drop(&mut self) {
-        let mut shard = self.queries.shard(self.id);
-        // One lookup for the decrement and the removal (callgrind: the `get_mut` then
-        // `remove` this replaced hashed and probed twice, ~60 instructions per miss more).
-        if let Entry::Occupied(mut entry) = shard.entry((self.id, self.digest)) {
-            *entry.get_mut() -= 1;
-            if *entry.get() == 0 {
-                entry.remove();
-            }
-        }
+        self.queries.remove(self.key);
     }
 }
 

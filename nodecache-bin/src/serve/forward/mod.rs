@@ -11,6 +11,7 @@
 mod budget;
 mod coalesce;
 mod exchange;
+mod exchange_state;
 mod loop_guard;
 mod message;
 mod pool;
@@ -240,15 +241,9 @@ impl Forwarder {
                 question,
                 done: false,
             };
-            // Boxed: the exchange's state is most of a miss's future, and a client task
-            // carrying it inline would pass 1 KiB, where glibc's malloc consolidates its
-            // small free chunks on every allocation (seen in perf under the task spawn).
-            let result = Box::pin(exchange::run(
-                shared,
-                question,
-                lead.client_waiting.as_deref(),
-            ))
-            .await;
+            // Inline, not boxed: the exchange's large state lives in a box reused from a
+            // per-thread free list (see `exchange_state`), so its future is small.
+            let result = exchange::run(shared, question, lead.client_waiting.as_deref()).await;
             if matches!(
                 result,
                 Err(ForwardError::Timeout | ForwardError::AllFailed | ForwardError::QueueFull)
