@@ -6,21 +6,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use resolver_core::cache::{CacheKey, KeyHash};
+use resolver_core::cache::CacheKey;
 
 use crate::serve::acl::Acl;
-use crate::serve::cache::{AnswerCache, CacheHit, StoredAnswer, TtlView};
+use crate::serve::cache::{AnswerCache, CacheHit, TtlView};
 use crate::serve::config::ServeConfig;
 use crate::serve::drain::{InFlight, InFlightGuard};
-use crate::serve::forward::{Forwarder, Priority, Question};
+use crate::serve::forward::{Forwarder, Priority};
 use crate::serve::message::reply::{truncate_for_udp, write_header_reply, write_rcode_reply};
 use crate::serve::message::{
-    CLASS_IN, HEADER_LEN, MAX_NAME_WIRE_LEN, ParsedQuery, flags, offset, parse_query, rcode,
-    read_u16, rtype,
+    CLASS_IN, HEADER_LEN, ParsedQuery, flags, offset, parse_query, rcode, read_u16, rtype,
 };
 use crate::serve::metrics::{Metrics, Proto};
 
+mod pending;
 mod spare;
+
+use self::pending::{MAX_QUESTION_END, question_of};
+pub(crate) use self::pending::{MissOutcome, PendingQuery};
 
 /// Largest DNS message over TCP (RFC 1035 §4.2.2: a two-octet length prefix).
 pub(crate) const MAX_TCP_MESSAGE: usize = 65535;
@@ -38,29 +41,6 @@ pub(crate) enum Immediate {
     Drop,
     /// The answer needs the upstream: hand this to [`Responder::answer_forwarded`].
     Forward(Box<PendingQuery>),
-}
-
-/// Longest client message up to the end of its question: header, a name of at most 255
-/// octets (RFC 1035 §2.3.4), QTYPE and QCLASS.
-const MAX_QUESTION_END: usize = HEADER_LEN + MAX_NAME_WIRE_LEN + 4;
-
-/// A query waiting for the upstream.
-#[derive(Debug)]
-pub(crate) struct PendingQuery {
-    query: ParsedQuery,
-    /// The client's message up to the end of its question (all a reply needs of it: the
-    /// question as the client spelt it), held inline: the pending query is boxed anyway,
-    /// and a box of its own cost a malloc and a free per miss.
-    client_msg: [u8; MAX_QUESTION_END],
-    /// The cache key and its hash, when the name can be cached.
-    key: Option<(CacheKey, KeyHash)>,
-    /// An expired entry to serve if the upstream fails (RFC 8767).
-    stale: Option<Arc<StoredAnswer>>,
-    received: Instant,
-    proto: Proto,
-    /// Keeps the query counted until its reply is written (taken out then, when the box is
-    /// kept for the next miss).
-    in_flight: Option<InFlightGuard>,
 }
 
 /// Everything a serving task needs to answer queries. Share it by `Arc`.
@@ -384,32 +364,5 @@ impl Responder {
     /// whose question could not be read counts as type `other`.
     fn count_request(&self, proto: Proto, from_ipv6: bool, qtype: Option<u16>) {
         self.metrics.request(proto, from_ipv6, qtype.unwrap_or(0));
-    }
-}
-
-impl PendingQuery {
-    /// The client's message up to the end of its question.
-    fn client_msg(&self) -> &[u8] {
-        self.client_msg
-            .get(..self.query.question_end)
-            .unwrap_or_default()
-    }
-}
-
-/// What the upstream gave a cache miss: what its reply is written from.
-#[derive(Debug)]
-pub(crate) enum MissOutcome {
-    /// Reply with this answer (the upstream's, or a stale one), TTLs written as the view says.
-    Answer(Arc<StoredAnswer>, TtlView),
-    /// Reply with this rcode and no records (SERVFAIL).
-    Rcode(u16),
-}
-
-/// The forwarder's form of the query's question (the name copied inline: no allocation).
-fn question_of(query: &ParsedQuery) -> Question {
-    Question {
-        name: (&query.name).into(),
-        qtype: query.qtype,
-        qclass: query.qclass,
     }
 }

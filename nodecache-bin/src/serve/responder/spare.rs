@@ -47,7 +47,7 @@ mod tests {
     use crate::serve::message::parse_query;
     use crate::serve::message::tests::query;
     use crate::serve::metrics::Proto;
-    use crate::serve::responder::MAX_QUESTION_END;
+    use crate::serve::responder::pending::MAX_QUESTION_END;
 
     #[test]
     fn boxes_are_kept_up_to_the_bound_and_taken_back() {
