@@ -11,6 +11,7 @@ mod cache;
 mod config;
 mod drain;
 mod forward;
+mod free_list;
 pub(crate) mod fuzzing;
 mod health;
 mod listeners;

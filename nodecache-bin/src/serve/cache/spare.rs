@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use super::StoredAnswer;
+use crate::serve::free_list;
 
 /// Most answers a thread keeps.
 const MAX_SPARE_ANSWERS: usize = 8;
@@ -28,19 +29,10 @@ pub(super) fn fits(capacity: usize, needed: usize) -> bool {
 /// A spare answer for one of `needed` octets: one whose buffer fits if there is one (the
 /// pool holds answers of several sizes), else any (its `Arc` block is still reused).
 pub(super) fn take(needed: usize) -> Option<Arc<StoredAnswer>> {
-    SPARE_ANSWERS
-        .try_with(|spare| {
-            let mut spare = spare.try_borrow_mut().ok()?;
-            match spare
-                .iter()
-                .position(|answer| fits(answer.buffer_capacity(), needed))
-            {
-                Some(index) => Some(spare.swap_remove(index)),
-                None => spare.pop(),
-            }
-        })
-        .ok()
-        .flatten()
+    free_list::take_where(&SPARE_ANSWERS, |answer| {
+        fits(answer.buffer_capacity(), needed)
+    })
+    .or_else(|| free_list::take(&SPARE_ANSWERS))
 }
 
 /// Keeps `answer`, which just left the cache, when no reply holds it and the pool has
@@ -49,11 +41,5 @@ pub(super) fn keep(answer: Arc<StoredAnswer>) {
     let Some(answer) = StoredAnswer::release(answer) else {
         return;
     };
-    let _ = SPARE_ANSWERS.try_with(|spare| {
-        if let Ok(mut spare) = spare.try_borrow_mut()
-            && spare.len() < MAX_SPARE_ANSWERS
-        {
-            spare.push(answer);
-        }
-    });
+    free_list::keep(&SPARE_ANSWERS, answer, MAX_SPARE_ANSWERS);
 }

@@ -12,18 +12,16 @@ use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
 
 use resolver_core::inline_list::InlineList;
-use resolver_core::transport::RetransmitSchedule;
+use resolver_core::transport::{INLINE_SERVERS, RetransmitSchedule};
 use tokio::time::Instant;
 
 use super::loop_guard::{OwnKey, OwnQueries};
 use super::message::CaseBits;
 use super::socket_pool::Registration;
+use crate::serve::free_list;
 
 /// States a thread keeps for reuse (a burst of misses on one thread has ~20 in flight).
 const KEPT: usize = 64;
-
-/// Servers whose records live inline in the state (no allocation); zones list a few.
-const INLINE_SERVERS: usize = 4;
 
 thread_local! {
     // Boxes, not the states: the box is what is reused, handed out without moving the state.
@@ -80,11 +78,7 @@ impl<'a> StateLease<'a> {
         servers: usize,
         case: Option<CaseBits>,
     ) -> StateLease<'a> {
-        let reused = STATES
-            .try_with(|free| free.borrow_mut().pop())
-            .ok()
-            .flatten();
-        let state = match reused {
+        let state = match free_list::take(&STATES) {
             Some(mut state) => {
                 state.schedule = schedule;
                 state.case = case;
@@ -145,13 +139,7 @@ impl Drop for StateLease<'_> {
             // A large zone's heap table is not kept.
             state.asked = AskedTable::new();
         }
-        // During thread teardown the list is gone: the state is simply freed.
-        let _ = STATES.try_with(|free| {
-            let mut free = free.borrow_mut();
-            if free.len() < KEPT {
-                free.push(state);
-            }
-        });
+        free_list::keep(&STATES, state, KEPT);
     }
 }
 

@@ -4,15 +4,15 @@
 //! miss), and under a full cache their frees came cold, after the cache's own evictions.
 //! Taken back here, they are reused by the next miss on the same thread, warm.
 //!
-//! Per thread, so taking and returning need no lock; an object dropped on another runtime
-//! thread than the one that took it simply joins that thread's list. Each list is bounded,
-//! so a burst leaves at most [`KEPT`] objects of each kind per thread behind.
+//! Kept in [`free_list`]s, each bounded: a burst leaves at most [`KEPT`] objects of each kind
+//! per thread behind.
 
 use std::cell::RefCell;
 use std::ops::Deref;
 use std::sync::Arc;
 
 use super::socket_pool::Waiter;
+use crate::serve::free_list;
 
 /// Objects of each kind a thread keeps for reuse.
 const KEPT: usize = 64;
@@ -33,11 +33,7 @@ pub(crate) struct Datagram(Vec<u8>);
 impl Datagram {
     /// A copy of `octets`, in a reused buffer when the thread has one.
     pub(super) fn copy_of(octets: &[u8]) -> Datagram {
-        let mut buffer = BUFFERS
-            .try_with(|free| free.borrow_mut().pop())
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let mut buffer = free_list::take(&BUFFERS).unwrap_or_default();
         buffer.clear();
         buffer.extend_from_slice(octets);
         Datagram(buffer)
@@ -84,13 +80,7 @@ impl Drop for Datagram {
             return;
         }
         let buffer = std::mem::take(&mut self.0);
-        // During thread teardown the list is gone: the buffer is simply freed.
-        let _ = BUFFERS.try_with(|free| {
-            let mut free = free.borrow_mut();
-            if free.len() < KEPT {
-                free.push(buffer);
-            }
-        });
+        free_list::keep(&BUFFERS, buffer, KEPT);
     }
 }
 
@@ -102,11 +92,7 @@ pub(super) struct WaiterLease(Arc<Waiter>);
 impl WaiterLease {
     /// A waiter with nothing delivered.
     pub(super) fn fresh() -> WaiterLease {
-        let reused = WAITERS
-            .try_with(|free| free.borrow_mut().pop())
-            .ok()
-            .flatten();
-        WaiterLease(reused.unwrap_or_default())
+        WaiterLease(free_list::take(&WAITERS).unwrap_or_default())
     }
 }
 
@@ -127,12 +113,7 @@ impl Drop for WaiterLease {
         };
         // Fresh state: no datagram, no stored wake-up permit.
         *waiter = Waiter::default();
-        let _ = WAITERS.try_with(|free| {
-            let mut free = free.borrow_mut();
-            if free.len() < KEPT {
-                free.push(Arc::clone(&self.0));
-            }
-        });
+        free_list::keep(&WAITERS, Arc::clone(&self.0), KEPT);
     }
 }
 

@@ -6,37 +6,27 @@
 use std::cell::RefCell;
 
 use super::PendingQuery;
+use crate::serve::free_list;
 
 /// Most spare pending-query boxes a thread keeps: a burst of misses (dnsperf, a pod's
 /// start) is a few dozen queries.
 const MAX_SPARE_PENDING: usize = 32;
 
 thread_local! {
-    /// Boxes of answered misses, reused by the next misses on the same thread. glibc keeps
-    /// 7 free chunks per size per thread; bursts of misses overflowed that into its slow
-    /// path (callgrind, issue 6: the box's malloc and free cost ~300 instructions per miss).
+    /// Boxes of answered misses, reused by the next misses on the same thread.
     #[expect(clippy::vec_box, reason = "the boxes are what is kept, to be reused as boxes")]
     static SPARE_PENDING: RefCell<Vec<Box<PendingQuery>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A spare pending-query box of this thread, if there is one.
 pub(super) fn take() -> Option<Box<PendingQuery>> {
-    SPARE_PENDING
-        .try_with(|spare| spare.try_borrow_mut().ok()?.pop())
-        .ok()
-        .flatten()
+    free_list::take(&SPARE_PENDING)
 }
 
 /// Keeps an answered miss's box for the next miss on this thread (dropped when the thread
 /// already keeps [`MAX_SPARE_PENDING`]).
 pub(super) fn keep(pending: Box<PendingQuery>) {
-    let _ = SPARE_PENDING.try_with(|spare| {
-        if let Ok(mut spare) = spare.try_borrow_mut()
-            && spare.len() < MAX_SPARE_PENDING
-        {
-            spare.push(pending);
-        }
-    });
+    free_list::keep(&SPARE_PENDING, pending, MAX_SPARE_PENDING);
 }
 
 #[cfg(test)]
