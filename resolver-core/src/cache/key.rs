@@ -49,21 +49,13 @@ impl CacheKey {
     /// 258 bytes by value, and moving them costs more than building them (benches/cache.rs).
     #[inline]
     pub fn set(&mut self, tag: u16, name: &str) -> bool {
-        let name = name.as_bytes();
-        let name = name.strip_suffix(b".").unwrap_or(name);
-        let Some(len) = key_len(name) else {
-            return false;
-        };
-        let (tag_bytes, rest) = self.bytes.split_at_mut(TAG_LEN);
-        tag_bytes.copy_from_slice(&tag.to_be_bytes());
         // One pass that copies and folds (rather than a copy then an in-place fold): the
-        // compiler vectorises it and it touches each byte once. Bytes past `len` are left as
-        // they are: nothing reads them.
-        for (dst, src) in rest.iter_mut().zip(name) {
-            *dst = src.to_ascii_lowercase();
-        }
-        self.len = len;
-        true
+        // compiler vectorises it and it touches each byte once.
+        self.fill(tag, name.as_bytes(), |slot, name| {
+            for (dst, src) in slot.iter_mut().zip(name) {
+                *dst = src.to_ascii_lowercase();
+            }
+        })
     }
 
     /// [`CacheKey::set`] for a name whose letters are already lower-case (the daemon's
@@ -72,16 +64,24 @@ impl CacheKey {
     /// Any bytes are taken, not only text; one trailing dot is removed as `set` does.
     #[inline]
     pub fn set_folded(&mut self, tag: u16, name: &[u8]) -> bool {
+        self.fill(tag, name, <[u8]>::copy_from_slice)
+    }
+
+    /// Writes `tag` and `name` (one trailing dot removed) into the key, the name through
+    /// `copy`; false, the key left as it was, when the name is too long. Bytes past the
+    /// name are left as they are: nothing reads them.
+    #[inline]
+    fn fill(&mut self, tag: u16, name: &[u8], copy: impl FnOnce(&mut [u8], &[u8])) -> bool {
         let name = name.strip_suffix(b".").unwrap_or(name);
         let Some(len) = key_len(name) else {
             return false;
         };
         let (tag_bytes, rest) = self.bytes.split_at_mut(TAG_LEN);
-        tag_bytes.copy_from_slice(&tag.to_be_bytes());
         let Some(slot) = rest.get_mut(..name.len()) else {
             return false;
         };
-        slot.copy_from_slice(name);
+        tag_bytes.copy_from_slice(&tag.to_be_bytes());
+        copy(slot, name);
         self.len = len;
         true
     }

@@ -1,5 +1,5 @@
 //! [`StoredKey`]: a key as a shard's map holds it, inline for ordinary names and boxed
-//! beyond, so that most entries cost the map one allocation (its list node) instead of two.
+//! beyond, so that most entries need no allocation of their own besides the shard's slab.
 
 /// Key bytes held inline: a 2-byte tag and a name of up to 52 characters, enough for most
 /// cluster names (`service.namespace.svc.cluster.local` and the like). 54 makes the enum

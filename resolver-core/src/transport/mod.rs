@@ -18,7 +18,7 @@ mod test_server;
 mod tests;
 mod udp;
 
-pub use retransmit::{PlannedSend, RetransmitSchedule};
+pub use retransmit::{INLINE_SERVERS, PlannedSend, RetransmitSchedule};
 
 use std::fmt::Debug;
 use std::io;

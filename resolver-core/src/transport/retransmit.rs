@@ -21,7 +21,7 @@ use crate::inline_list::InlineList;
 /// resolv.conf's 3 (glibc `MAXNS`) and than the daemon's zones list in practice. callgrind:
 /// the three `Vec`s a schedule used to allocate were ~370 of the ~490 instructions it cost
 /// per daemon cache miss.
-pub(in crate::transport) const INLINE_SERVERS: usize = 4;
+pub const INLINE_SERVERS: usize = 4;
 
 /// Upper bound on datagrams per question, whatever the configuration (a zero RTO and a long
 /// budget would otherwise mean a send every millisecond).

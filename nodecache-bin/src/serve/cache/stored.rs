@@ -124,16 +124,14 @@ impl StoredAnswer {
             refresh_failed_at: AtomicU64::new(0),
             charge: None,
         };
-        match spare {
-            Some(mut spare) => match Arc::get_mut(&mut spare) {
-                Some(shell) => {
-                    *shell = answer;
-                    spare
-                }
-                None => Arc::new(answer),
-            },
-            None => Arc::new(answer),
+        // A spare is held nowhere else (`release` made sure), so its block is refilled.
+        if let Some(mut shell) = spare
+            && let Some(unshared) = Arc::get_mut(&mut shell)
+        {
+            *unshared = answer;
+            return shell;
         }
+        Arc::new(answer)
     }
 
     /// Makes `answer` ready to be kept as a spare: its budget charge is given back now, as
@@ -149,7 +147,7 @@ impl StoredAnswer {
     }
 
     /// Bytes this entry is charged against the cache's budget: the message and its TTL
-    /// table (one box), the struct (the `Arc`'s allocation), and an allowance for the key
+    /// table (one buffer), the struct (the `Arc`'s allocation), and an allowance for the key
     /// and the cache's map and list nodes.
     pub(crate) fn footprint(&self) -> usize {
         /// Key (up to 256 bytes, typically ~40), LRU node links and map slot, `Arc` counts.

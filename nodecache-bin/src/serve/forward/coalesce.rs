@@ -17,6 +17,7 @@ use super::{ForwardError, Priority, Question, UpstreamResponse};
 
 /// Shards of the in-flight map.
 const SHARDS: usize = 16;
+const _: () = assert!(SHARDS.is_power_of_two() && SHARDS > 1);
 
 /// The result of one exchange, shared by everyone who asked.
 pub(super) type Outcome = Result<Arc<UpstreamResponse>, ForwardError>;
@@ -112,8 +113,8 @@ impl InFlight {
     fn shard(&self, question: &Question) -> std::sync::MutexGuard<'_, QuestionMap> {
         // The key is seeded already (see `Question::key`): its top bits pick the shard, the
         // map hashes it again under its own seed for the buckets.
-        let index = usize::try_from(question.key() >> 60).unwrap_or(0) % SHARDS;
-        // In range: the modulus is the array length.
+        let index = usize::try_from(question.key() >> (64 - SHARDS.trailing_zeros())).unwrap_or(0);
+        // In range: the key's top log2(SHARDS) bits.
         self.shards[index]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -16,7 +16,7 @@ use super::{ForwardError, Priority, Question, Shared, UpstreamResponse};
 #[derive(Debug)]
 pub(super) enum TcpOutcome {
     /// A usable answer (NOERROR or NXDOMAIN, question checked).
-    Answer(Vec<u8>),
+    Answer(UpstreamResponse),
     /// The server failed, answered with a failure rcode, or the connection broke.
     ServerFailed,
     /// The server's pool queue was full.
@@ -97,13 +97,7 @@ async fn tcp_only(
         let share: Duration = deadline.saturating_duration_since(Instant::now()) / left;
         let ask = ask_tcp(shared, server, question, priority(client_waiting));
         match tokio::time::timeout(share, ask).await {
-            Ok(TcpOutcome::Answer(message)) => {
-                return Ok(UpstreamResponse {
-                    message: message.into(),
-                    server,
-                    received_at: std::time::Instant::now(),
-                });
-            }
+            Ok(TcpOutcome::Answer(response)) => return Ok(response),
             Ok(TcpOutcome::OverBudget) => return Err(ForwardError::OverBudget),
             Ok(TcpOutcome::QueueFull) => queue_full = true,
             Ok(TcpOutcome::ServerFailed) | Err(_) => {}
@@ -133,9 +127,14 @@ pub(super) async fn ask_tcp(
     match pool.query(message.as_bytes(), question, &shared.own).await {
         Ok(response) => {
             let id = message_id(&response).unwrap_or(0);
-            shared.rtt.answered(server, std::time::Instant::now());
+            let received_at = std::time::Instant::now();
+            shared.rtt.answered(server, received_at);
             match check_response(&response, id, question) {
-                Ok(Verdict::Answer) => TcpOutcome::Answer(response),
+                Ok(Verdict::Answer) => TcpOutcome::Answer(UpstreamResponse {
+                    message: response.into(),
+                    server,
+                    received_at,
+                }),
                 // TC over TCP cannot be completed anywhere; the question is the server's
                 // to answer, so any other verdict means try the next server.
                 _ => TcpOutcome::ServerFailed,

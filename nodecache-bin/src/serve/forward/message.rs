@@ -2,13 +2,12 @@
 //! believed (RFC 5452 §9.1: ID, source, question), on the daemon's wire-form [`Question`].
 
 use super::Question;
+use crate::serve::message::{HEADER_LEN, MAX_NAME_WIRE_LEN};
 
 /// EDNS0 UDP payload size we advertise upstream: the DNS Flag Day 2020 value, which fits an
 /// IPv6 minimum MTU without fragmentation (RFC 6891 §6.2.5 leaves the choice to the sender).
 pub(super) const UPSTREAM_EDNS_SIZE: u16 = 1232;
 
-/// RFC 1035 §4.1.1 header length.
-const HEADER_LEN: usize = 12;
 /// QR: the message is a response.
 const FLAG_QR: u16 = 0x8000;
 /// TC: the response was truncated.
@@ -54,10 +53,8 @@ pub(super) enum Verdict {
 
 /// Length of the OPT record we append: root owner, TYPE, CLASS, TTL, RDLEN (RFC 6891 §6.1.2).
 const OPT_LEN: usize = 11;
-/// Longest name in wire form (RFC 1035 §2.3.4; [`super::QuestionName`] holds no more).
-const MAX_NAME_LEN: usize = 255;
 /// Longest query we send: header, the longest name, QTYPE and QCLASS, the OPT record.
-const MAX_QUERY_LEN: usize = HEADER_LEN + MAX_NAME_LEN + 4 + OPT_LEN;
+const MAX_QUERY_LEN: usize = HEADER_LEN + MAX_NAME_WIRE_LEN + 4 + OPT_LEN;
 
 /// One encoded query, in a fixed buffer: a name is at most 255 octets, so every query fits
 /// in [`MAX_QUERY_LEN`] and encoding one allocates nothing (callgrind: the `Vec` it replaced
@@ -158,7 +155,7 @@ pub(super) fn encode_query(id: u16, question: &Question) -> Query {
     let mut query = Query {
         bytes: [0; MAX_QUERY_LEN],
         len: 0,
-        // At most 255: a question's name is (see `MAX_NAME_LEN`).
+        // At most 255: a question's name is (see `MAX_NAME_WIRE_LEN`).
         name_len: u8::try_from(name.len()).unwrap_or(u8::MAX),
     };
     let mut used = 0usize;
@@ -192,7 +189,7 @@ pub(super) fn encode_query(id: u16, question: &Question) -> Query {
 /// octet (the 0x20 check; servers copy the question as received, RFC 1035 §7.3 / RFC 4343
 /// §4.1).
 pub(super) fn question_case_matches(message: &[u8], name: &[u8], case: &CaseBits) -> bool {
-    let mut sent = [0u8; MAX_NAME_LEN];
+    let mut sent = [0u8; MAX_NAME_WIRE_LEN];
     let Some(sent) = sent.get_mut(..name.len()) else {
         return false;
     };

@@ -15,10 +15,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::Deref;
 use std::sync::OnceLock;
 
-use crate::serve::message::QueryName;
-
-/// Longest name in wire form, the root label included (RFC 1035 §2.3.4).
-const MAX_NAME_LEN: usize = 255;
+use crate::serve::message::{MAX_NAME_WIRE_LEN, QueryName};
 
 /// A question as the daemon keys and forwards it. Hashes as its [`key`](Question::key).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +33,8 @@ pub(crate) struct Question {
 /// their seeded digest.
 #[derive(Clone)]
 pub(crate) struct QuestionName {
-    bytes: [u8; MAX_NAME_LEN],
-    /// Octets in use (at most [`MAX_NAME_LEN`]).
+    bytes: [u8; MAX_NAME_WIRE_LEN],
+    /// Octets in use (at most [`MAX_NAME_WIRE_LEN`]).
     len: u8,
     /// [`digest`] of the octets in use.
     digest: u64,
@@ -56,7 +53,7 @@ impl QuestionName {
     #[cfg(test)]
     pub(crate) fn new(wire: &[u8]) -> Option<QuestionName> {
         let mut name = QuestionName {
-            bytes: [0; MAX_NAME_LEN],
+            bytes: [0; MAX_NAME_WIRE_LEN],
             len: u8::try_from(wire.len()).ok()?,
             digest: digest(wire),
         };
@@ -96,9 +93,9 @@ impl From<&QueryName> for QuestionName {
     fn from(name: &QueryName) -> QuestionName {
         let wire = name.as_wire();
         let mut name = QuestionName {
-            bytes: [0; MAX_NAME_LEN],
+            bytes: [0; MAX_NAME_WIRE_LEN],
             len: u8::try_from(wire.len()).unwrap_or(u8::MAX),
-            digest: digest(wire.get(..MAX_NAME_LEN).unwrap_or(wire)),
+            digest: digest(wire.get(..MAX_NAME_WIRE_LEN).unwrap_or(wire)),
         };
         for (slot, octet) in name.bytes.iter_mut().zip(wire) {
             *slot = *octet;

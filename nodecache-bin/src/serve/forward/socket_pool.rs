@@ -11,11 +11,11 @@
 //! random ports in use: [`SOCKETS_PER_SERVER`] ports open at once, and each socket retired
 //! after [`QUERIES_PER_SOCKET`] queries or [`SOCKET_LIFETIME`], whichever comes first, so the
 //! ports keep moving over the whole ephemeral range: at 100,000 misses a second over 64
-//! sockets a port lives ~0.33 s, and a quiet daemon's ports still move every 10 s. (512
-//! queries rather than 128: a socket's open, connect, epoll registration, close and reader
-//! task were ~1.2 % of a miss's CPU at 128, a quarter of that now.) A spoofer must then match the port of one of 64 short-lived sockets, the ID
-//! (RFC 5452 §9.1: the source is the connected server, which the kernel enforces too) and,
-//! with 0x20, the case of the name.
+//! sockets a port lives ~0.33 s, and a quiet daemon's ports still move every 10 s (opening,
+//! registering and closing a socket every 128 queries was ~1.2 % of a miss's CPU). A spoofer
+//! must then match the port of one of 64 short-lived sockets, the ID (RFC 5452 §9.1: the
+//! source is the connected server, which the kernel enforces too) and, with 0x20, the case
+//! of the name.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -50,8 +50,8 @@ pub(super) const QUERIES_PER_SOCKET: u32 = 512;
 /// Longest a socket is used for new queries.
 pub(super) const SOCKET_LIFETIME: Duration = Duration::from_secs(10);
 /// Datagrams one read of a pooled socket can take (see [`read_responses`]). Each buffer
-/// holds [`crate::serve::udp::batch::QUERY_ROOM`] octets; we advertise 1232 (EDNS0), and a datagram that did not fit
-/// may have been cut and is treated like TC.
+/// holds [`crate::serve::udp::batch::QUERY_ROOM`] octets; we advertise 1232 (EDNS0), and a
+/// datagram that did not fit may have been cut and is treated like TC.
 const READ_BATCH: usize = 4;
 
 thread_local! {
@@ -124,7 +124,8 @@ impl Registration {
     }
 
     /// Sends `message` (whose ID must be [`Registration::id`]) to the server if the socket
-    /// has room for it now (`WouldBlock` if not: see [`send_when_writable`](Self::send_when_writable)).
+    /// has room for it now (`WouldBlock` if not: see
+    /// [`send_when_writable`](Self::send_when_writable)).
     /// No await: callgrind counted ~200 instructions per miss in the readiness future of an
     /// awaited send that is ready at once.
     pub(super) fn try_send(&self, message: &[u8]) -> io::Result<()> {
@@ -297,10 +298,9 @@ impl Drop for ServerSockets {
 /// a third of the reader's syscalls.
 ///
 /// The stop signal is polled once, to register the reader for it, and after that only once
-/// the socket is retired (`retire` sets the flag before it notifies): a `select!` over a
-/// fresh `Notified` and `readable()` made, registered and dropped both per turn (callgrind:
-/// the reader ~640 instructions per miss less, a third of it). A retired socket still checks the signal before it
-/// reads, so a flood cannot keep its reader alive.
+/// the socket is retired (`retire` sets the flag before it notifies): selecting over a fresh
+/// `Notified` per turn cost the reader ~640 instructions per miss (callgrind). A retired
+/// socket still checks the signal before it reads, so a flood cannot keep its reader alive.
 async fn read_responses(pooled: Arc<PooledSocket>, metrics: Arc<Metrics>) {
     let mut stop = std::pin::pin!(pooled.stop.notified());
     let mut stop_registered = false;
@@ -374,7 +374,7 @@ fn dispatch(pooled: &PooledSocket, datagram: &[u8], cut: bool) -> bool {
 #[derive(Debug)]
 pub(super) struct UdpSockets {
     metrics: Arc<Metrics>,
-    /// Looked up once per upstream query (a few servers, fixed by the configuration).
+    /// Looked up when a zone table is built (routes hold their servers' sets).
     by_server: Mutex<HashMap<SocketAddr, Arc<ServerSockets>, foldhash::fast::RandomState>>,
 }
 

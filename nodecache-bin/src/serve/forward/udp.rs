@@ -202,13 +202,7 @@ pub(super) fn exchange<'a>(
                         ask_tcp(shared, server, question, priority(client_waiting)),
                     ));
                     match ask.await {
-                        Ok(TcpOutcome::Answer(message)) => {
-                            break Ok(UpstreamResponse {
-                                message: message.into(),
-                                server,
-                                received_at: std::time::Instant::now(),
-                            });
-                        }
+                        Ok(TcpOutcome::Answer(response)) => break Ok(response),
                         Ok(TcpOutcome::OverBudget) => break Err(ForwardError::OverBudget),
                         Ok(TcpOutcome::QueueFull) => queue_full = true,
                         Ok(TcpOutcome::ServerFailed) => {}
