@@ -101,6 +101,12 @@ pub(crate) struct ServeArgs {
     /// Memory bound for cached answers: bytes, or with a unit (`64M`, `32MiB`) [default: 32MiB].
     #[arg(long, value_name = "SIZE")]
     pub(crate) cache_max_bytes: Option<String>,
+    /// Which answers a full cache stores: `second-ask` stores a name's answer in place of a
+    /// fresh entry only on its second miss within about one cache-full of new names (names
+    /// asked once cannot push out names asked all the time); `always` stores every answer,
+    /// pushing out the least recently used entry (plain LRU) [default: second-ask].
+    #[arg(long, value_name = "second-ask|always")]
+    pub(crate) cache_admission: Option<String>,
     /// TTL floor for cached answers (`500ms`, `2s`, `5m`, `1h` or seconds) [default: 0s].
     #[arg(long, value_name = "DURATION")]
     pub(crate) min_ttl: Option<String>,

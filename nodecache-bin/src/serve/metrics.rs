@@ -140,6 +140,9 @@ pub(crate) struct Metrics {
     pub(crate) cache_prefetches: Counter,
     /// Entries evicted before expiry because the cache was full.
     pub(crate) cache_evictions: Counter,
+    /// Cacheable answers not stored: the cache was full and their name was on its first
+    /// ask (`cache_admission = "second-ask"`).
+    pub(crate) cache_admission_refused: Counter,
 
     // --- upstream (coredns_proxy_* and nodecache_*) ---
     /// Round-trip time of upstream exchanges that got an answer.

@@ -15,6 +15,7 @@
 //! ~65 ns with a new key from [`CacheKey::new`] (which returns 258 bytes by value). Hot paths
 //! should keep a key and refill it.
 
+mod doorkeeper;
 mod key;
 mod shard;
 mod stored_key;
@@ -286,6 +287,29 @@ impl<V: Clone> Cache<V> {
             self.held.fetch_add(1, Ordering::Relaxed);
         }
         displaced
+    }
+
+    /// Whether a new entry for `key` should be stored at `now`: an admission rule, asked
+    /// before [`Cache::insert_displacing_hashed`] by a caller that wants one (the daemon; the
+    /// shim's caches never fill and do not ask). Always true while the cache holds less
+    /// than its capacity, for a key it holds (a refresh), and when the entry the insert
+    /// would push out has expired; otherwise true only on the key's second ask since the
+    /// shard's doorkeeper was last cleared (see `doorkeeper.rs`: a full cache keeps the
+    /// names asked again rather than the last ones asked). False when the cache is disabled.
+    ///
+    /// Without the shard lock while the cache is not full, so a shard past its even share
+    /// (keys never hash perfectly evenly) still evicts on insert; the rule is for the
+    /// steady state of a full cache.
+    pub fn admits_hashed(&self, key: &CacheKey, hash: KeyHash, now: Instant) -> bool {
+        if self.config.capacity == 0 {
+            return false;
+        }
+        if self.held.load(Ordering::Relaxed) < self.config.capacity {
+            return true;
+        }
+        self.shard(hash)
+            .lock()
+            .admits(key.as_bytes(), hash.0, now, true)
     }
 
     /// Removes the entry for `key`; true when there was one.

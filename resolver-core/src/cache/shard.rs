@@ -18,6 +18,7 @@ use std::collections::hash_map::Entry as MapEntry;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
+use super::doorkeeper::Doorkeeper;
 use super::stored_key::StoredKey;
 use super::{CacheLookup, Displaced, Evicted};
 
@@ -95,6 +96,8 @@ pub(super) struct Shard<V> {
     /// Heap bytes of the keys held (those too long to be inline), for
     /// [`Shard::approximate_bytes`].
     key_bytes: usize,
+    /// Keys recently refused by [`Shard::admits`].
+    doorkeeper: Doorkeeper,
 }
 
 /// Fixed cost of one entry besides a long key's heap bytes: the node (key, hash, entry,
@@ -114,6 +117,9 @@ impl<V: Clone> Shard<V> {
             free: NIL,
             capacity: capacity.max(1),
             key_bytes: 0,
+            // The shard's even share of the cache (`capacity` is twice it, see
+            // `CacheConfig::shards`).
+            doorkeeper: Doorkeeper::new(capacity / 2),
         }
     }
 
@@ -243,6 +249,28 @@ impl<V: Clone> Shard<V> {
         }
     }
 
+    /// Whether a new entry for `key` may be stored at `now` (see
+    /// [`super::Cache::admits_hashed`]): yes when storing it pushes no fresh entry out (the
+    /// shard has room and the cache is not `cache_full`, the key is held already, or the
+    /// least recently used entry has expired); otherwise only if the doorkeeper saw the key
+    /// refused recently (its second ask), and a first ask is recorded.
+    pub(super) fn admits(&mut self, key: &[u8], hash: u64, now: Instant, cache_full: bool) -> bool {
+        if !(cache_full || self.map.len() >= self.capacity) || self.tail == NIL {
+            return true;
+        }
+        if let Some(&index) = self.map.get(&hash)
+            && self.node(index).key.as_bytes() == key
+        {
+            return true;
+        }
+        let victim_expired = self
+            .node(self.tail)
+            .entry
+            .as_ref()
+            .is_none_or(|victim| now >= victim.expires);
+        victim_expired || self.doorkeeper.seen_or_record(hash)
+    }
+
     /// Removes the entry for `key`; true when there was one.
     pub(super) fn remove(&mut self, key: &[u8], hash: u64) -> bool {
         self.take(key, hash).is_some()
@@ -275,6 +303,7 @@ impl<V: Clone> Shard<V> {
         self.tail = NIL;
         self.free = NIL;
         self.key_bytes = 0;
+        self.doorkeeper = Doorkeeper::new(self.capacity / 2);
         held
     }
 
@@ -291,7 +320,7 @@ impl<V: Clone> Shard<V> {
 
     /// Memory held by the entries themselves (not what values point to).
     pub(super) fn approximate_bytes(&self) -> usize {
-        self.len() * fixed_entry_bytes::<V>() + self.key_bytes
+        self.len() * fixed_entry_bytes::<V>() + self.key_bytes + self.doorkeeper.bytes()
     }
 
     // Indices below come from the map and the lists, which only ever hold slots of

@@ -390,3 +390,24 @@ fn eight_threads_hammering_see_only_consistent_values() {
     // 4 shards × ceil(64 / 4).
     assert!(cache.len() <= 64, "len {}", cache.len());
 }
+
+#[test]
+fn a_full_cache_admits_a_new_key_on_its_second_ask() {
+    let cache = Cache::new(config(2));
+    let t0 = Instant::now();
+    let admits =
+        |name: &str, at: Instant| cache.admits_hashed(&key(name), cache.hash(&key(name)), at);
+    assert!(admits("a", t0), "room left");
+    cache.insert(&key("a"), 1, secs(30), false, t0);
+    cache.insert(&key("b"), 2, secs(60), false, t0);
+    // Full of fresh entries: a first ask is refused and remembered, the second admitted.
+    assert!(!admits("c", t0));
+    assert!(admits("c", t0));
+    assert!(admits("a", t0), "a held key is a refresh, always admitted");
+    // The entry an insert would push out ("a", least recently used) has expired: nothing
+    // fresh is lost, so even a first ask is admitted.
+    assert!(!admits("d", t0 + secs(29)));
+    assert!(admits("e", t0 + secs(30)));
+    assert_eq!(cache.len(), 2, "asking stores nothing");
+    assert!(!Cache::<u32>::new(config(0)).admits_hashed(&key("a"), cache.hash(&key("a")), t0));
+}

@@ -208,7 +208,7 @@ pub(crate) fn render(metrics: &Metrics) -> String {
 /// The `nodecache_*` families: what CoreDNS has no metric for.
 fn render_nodecache(x: &mut Exposition, m: &Metrics) {
     #[rustfmt::skip]
-    let counters: [(&str, &str, &Counter); 14] = [
+    let counters: [(&str, &str, &Counter); 15] = [
         ("nodecache_upstream_sends_total", "Upstream datagrams and TCP messages sent, retransmits included.", &m.upstream_sends),
         ("nodecache_upstream_retransmits_total", "Upstream UDP retransmits.", &m.upstream_retransmits),
         ("nodecache_upstream_tcp_fallbacks_total", "Truncated upstream answers retried over TCP.", &m.upstream_tcp_fallbacks),
@@ -223,6 +223,7 @@ fn render_nodecache(x: &mut Exposition, m: &Metrics) {
         ("nodecache_client_tcp_refused_total", "Client TCP connections refused at the connection limit.", &m.client_tcp_refused),
         ("nodecache_acl_refused_total", "Queries and TCP connections refused: client outside allow_from.", &m.acl_refused),
         ("nodecache_upstream_rejected_total", "Upstream datagrams ignored: wrong source, ID or question.", &m.upstream_rejected),
+        ("nodecache_cache_admission_refused_total", "Answers not cached: the cache was full and their name was on its first ask (cache_admission second-ask).", &m.cache_admission_refused),
     ];
     for (name, help, counter) in counters {
         x.counter(name, help, &[], counter);

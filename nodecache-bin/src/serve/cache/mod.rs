@@ -14,7 +14,13 @@
 //!   upstream's recovery), answers over [`MAX_CACHED_ANSWER`] bytes.
 //! - Bounds: `cache.size` entries (the LRU's capacity) and `cache.max_bytes` bytes, a hard
 //!   bound: an answer that does not fit the byte budget is served but not stored.
+//! - Admission (`cache.admission`, default second-ask): once the cache is full, an answer
+//!   that would push out a fresh entry is stored only on its name's second miss (resolver-core
+//!   `Cache::admits_hashed`, a TinyLFU doorkeeper); the first is served, not stored, and
+//!   counted in `cache_admission_refused`.
 
+#[cfg(test)]
+mod admission_tests;
 mod spare;
 #[cfg(test)]
 mod spare_tests;
@@ -28,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use resolver_core::cache::{Cache, CacheConfig, CacheKey, CacheLookup, KeyHash};
 
-use crate::serve::config::CacheSettings;
+use crate::serve::config::{Admission, CacheSettings};
 use crate::serve::message::{QueryName, WalkError, rcode, walk_response};
 use crate::serve::metrics::Metrics;
 use stored::Ledger;
@@ -78,6 +84,8 @@ pub(crate) enum StoreError {
 pub(crate) struct AnswerCache {
     entries: Cache<Arc<StoredAnswer>>,
     ledger: Arc<Ledger>,
+    /// Whether a full cache asks its doorkeeper before storing.
+    second_ask: bool,
     prefetch_hits: u32,
     prefetch_percent: u8,
     serve_stale: bool,
@@ -109,6 +117,7 @@ impl AnswerCache {
                 max_bytes: settings.max_bytes,
                 metrics: Arc::clone(&metrics),
             }),
+            second_ask: settings.admission == Admission::SecondAsk,
             prefetch_hits: settings.prefetch_hits,
             prefetch_percent: settings.prefetch_percent,
             serve_stale: settings.serve_stale,
@@ -229,6 +238,13 @@ impl AnswerCache {
         else {
             return Ok(answer);
         };
+        // Asked before the byte budget is charged: a refused answer costs no charge and
+        // refund, no store and no eviction (with a full cache and one-off names, ~0.4 µs of
+        // a ~9.9 µs miss: issue 6).
+        if self.second_ask && !self.entries.admits_hashed(key, hash, now) {
+            self.metrics.cache_admission_refused.inc();
+            return Ok(answer);
+        }
         // Just built, so held nowhere else: `get_mut` always finds it.
         let Some(unshared) = Arc::get_mut(&mut answer) else {
             return Ok(answer);

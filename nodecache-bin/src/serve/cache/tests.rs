@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use testbed::zone::{self, MemoryZone};
 
 use super::*;
-use crate::serve::config::ServeConfig;
+use crate::serve::config::{Admission, ServeConfig};
 use crate::serve::message::tests::query;
 use crate::serve::message::{
     HEADER_LEN, ParsedQuery, flags, offset, parse_query, read_u16, read_u32, walk_response,
@@ -258,9 +258,11 @@ fn byte_budget_is_a_hard_bound_and_entries_evict_lru() {
     assert_eq!(cache.len(), 2, "the third does not fit the byte budget");
     assert!(metrics.cache_bytes.get() as usize <= limits.max_bytes);
 
-    // One entry per shard (resolver-core's cache bounds each of its 16 shards).
+    // One entry per shard (resolver-core's cache bounds each of its 16 shards); plain LRU,
+    // so every store of a new name evicts (admission_tests.rs has the doorkeeper).
     let mut limits = settings();
     limits.size = 1;
+    limits.admission = Admission::Always;
     let metrics = Arc::new(Metrics::default());
     let cache = AnswerCache::new(&limits, Arc::clone(&metrics));
     let stored = 64;
@@ -339,6 +341,7 @@ fn answers_with_more_records_than_the_inline_table_keep_every_ttl() {
 fn pushing_out_an_expired_answer_is_no_eviction() {
     let mut limits = settings();
     limits.size = 1;
+    limits.admission = Admission::Always;
     limits.stale_max_age = Duration::from_secs(3600);
     let metrics = Arc::new(Metrics::default());
     let cache = AnswerCache::new(&limits, Arc::clone(&metrics));

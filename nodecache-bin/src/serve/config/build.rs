@@ -116,6 +116,7 @@ fn apply(config: &mut ServeConfig, setting: Setting, text: &str) -> Result<(), V
                 return Err(ValueProblem::Zero);
             }
         }
+        Setting::CacheAdmission => cache.admission = values::admission(text)?,
         Setting::MinTtl => cache.min_ttl = values::duration(text)?,
         Setting::MaxTtl => cache.max_ttl = values::duration(text)?,
         Setting::MaxNegativeTtl => cache.max_negative_ttl = values::duration(text)?,

@@ -44,6 +44,10 @@ pub(super) fn describe(config: &ServeConfig) -> String {
             Setting::CacheMaxBytes.key(),
             quoted(&format_size(cache.max_bytes)),
         ),
+        (
+            Setting::CacheAdmission.key(),
+            quoted(cache.admission.as_str()),
+        ),
         (Setting::MinTtl.key(), duration(cache.min_ttl)),
         (Setting::MaxTtl.key(), duration(cache.max_ttl)),
         (

@@ -29,6 +29,9 @@ pub(crate) enum ValueProblem {
     /// Not `true` or `false`.
     #[error("expected true or false")]
     NotABool,
+    /// Not a `cache_admission` value.
+    #[error("expected second-ask or always")]
+    NotAnAdmission,
     /// Outside the accepted range.
     #[error("must be between {min} and {max}")]
     OutOfRange {

@@ -70,6 +70,8 @@ pub(crate) struct CacheSettings {
     pub(crate) size: usize,
     /// Hard memory bound for stored answers, bytes.
     pub(crate) max_bytes: usize,
+    /// Which answers a full cache stores.
+    pub(crate) admission: Admission,
     /// TTL floor.
     pub(crate) min_ttl: Duration,
     /// Positive TTL ceiling.
@@ -90,6 +92,28 @@ pub(crate) struct CacheSettings {
     pub(crate) prefetch_hits: u32,
     /// See `prefetch_hits`.
     pub(crate) prefetch_percent: u8,
+}
+
+/// Which answers a full cache stores (`cache_admission`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// Once the cache is full, an answer that would push out a fresh entry is stored only
+    /// on its name's second miss since the shard's doorkeeper was last cleared (resolver-core
+    /// `Cache::admits_hashed`): one-off names (random subdomains, scans) leave the names
+    /// asked all the time in place, and cost no store or eviction.
+    SecondAsk,
+    /// Every cacheable answer is stored, pushing out the least recently used entry.
+    Always,
+}
+
+impl Admission {
+    /// The setting's text.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Admission::SecondAsk => "second-ask",
+            Admission::Always => "always",
+        }
+    }
 }
 
 /// Everything `nodecache serve` runs with.
@@ -159,6 +183,7 @@ impl Default for ServeConfig {
             cache: CacheSettings {
                 size: 10_000,
                 max_bytes: 32 << 20,
+                admission: Admission::SecondAsk,
                 min_ttl: Duration::ZERO,
                 max_ttl: Duration::from_secs(3600),
                 max_negative_ttl: Duration::from_secs(300),

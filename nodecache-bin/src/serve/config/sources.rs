@@ -19,6 +19,8 @@ pub(crate) enum Setting {
     CacheSize,
     /// `--cache-max-bytes`.
     CacheMaxBytes,
+    /// `--cache-admission`.
+    CacheAdmission,
     /// `--min-ttl`.
     MinTtl,
     /// `--max-ttl`.
@@ -78,6 +80,7 @@ impl Setting {
             Setting::Metrics => "metrics",
             Setting::CacheSize => "cache_size",
             Setting::CacheMaxBytes => "cache_max_bytes",
+            Setting::CacheAdmission => "cache_admission",
             Setting::MinTtl => "min_ttl",
             Setting::MaxTtl => "max_ttl",
             Setting::MaxNegativeTtl => "max_negative_ttl",
@@ -162,6 +165,7 @@ impl RawLayer {
             (Setting::Metrics, &args.metrics),
             (Setting::CacheSize, &args.cache_size),
             (Setting::CacheMaxBytes, &args.cache_max_bytes),
+            (Setting::CacheAdmission, &args.cache_admission),
             (Setting::MinTtl, &args.min_ttl),
             (Setting::MaxTtl, &args.max_ttl),
             (Setting::MaxNegativeTtl, &args.max_negative_ttl),
@@ -316,6 +320,7 @@ struct FileConfig {
     metrics: Option<Scalar>,
     cache_size: Option<Scalar>,
     cache_max_bytes: Option<Scalar>,
+    cache_admission: Option<Scalar>,
     min_ttl: Option<Scalar>,
     max_ttl: Option<Scalar>,
     max_negative_ttl: Option<Scalar>,
@@ -349,6 +354,7 @@ impl FileConfig {
             (Setting::Metrics, self.metrics),
             (Setting::CacheSize, self.cache_size),
             (Setting::CacheMaxBytes, self.cache_max_bytes),
+            (Setting::CacheAdmission, self.cache_admission),
             (Setting::MinTtl, self.min_ttl),
             (Setting::MaxTtl, self.max_ttl),
             (Setting::MaxNegativeTtl, self.max_negative_ttl),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Parser as _;
 
 use super::error::{ConfigError, ValueProblem};
-use super::{ServeConfig, ZoneUpstream};
+use super::{Admission, ServeConfig, ZoneUpstream};
 use crate::cli::{Cli, Command, ServeArgs};
 
 /// A temporary file holding `text`.
@@ -73,6 +73,7 @@ fn good_flags_parse_to_the_expected_values() {
         "--metrics=127.0.0.1:0",
         "--cache-size=9984",
         "--cache-max-bytes=64M",
+        "--cache-admission=always",
         "--min-ttl=5",
         "--max-ttl=1h",
         "--max-negative-ttl=30s",
@@ -115,6 +116,7 @@ fn good_flags_parse_to_the_expected_values() {
     assert_eq!(config.metrics, addr("127.0.0.1:0"));
     assert_eq!(config.cache.size, 9984);
     assert_eq!(config.cache.max_bytes, 64_000_000);
+    assert_eq!(config.cache.admission, Admission::Always);
     assert_eq!(config.cache.min_ttl, Duration::from_secs(5));
     assert_eq!(config.cache.max_ttl, Duration::from_secs(3600));
     assert_eq!(config.cache.max_negative_ttl, Duration::from_secs(30));
@@ -181,6 +183,7 @@ const BAD_FLAGS: &[(&[&str], &str, ValueProblem)] = &[
     (&["--cache-size=-1"], "--cache-size", ValueProblem::NotANumber),
     (&["--cache-max-bytes=12 parsecs"], "--cache-max-bytes", ValueProblem::NotASize),
     (&["--cache-max-bytes=0"], "--cache-max-bytes", ValueProblem::Zero),
+    (&["--cache-admission=lfu"], "--cache-admission", ValueProblem::NotAnAdmission),
     (&["--min-ttl=5 minutes"], "--min-ttl", ValueProblem::NotADuration),
     (&["--max-ttl=1.5s"], "--max-ttl", ValueProblem::NotADuration),
     (&["--serve-stale=yes"], "--serve-stale", ValueProblem::NotABool),
@@ -284,6 +287,7 @@ listen = ["127.0.0.1:5300", "127.0.0.2:5300"]
 metrics = "127.0.0.1:9999"
 cache_size = 500
 cache_max_bytes = "1MiB"
+cache_admission = "always"
 min_ttl = 2
 max_ttl = "10m"
 serve_stale = false
@@ -314,6 +318,12 @@ fn file_values_apply_and_flags_win_over_them() {
     assert_eq!(from_file.metrics, addr("127.0.0.1:9999"));
     assert_eq!(from_file.cache.size, 500);
     assert_eq!(from_file.cache.max_bytes, 1 << 20);
+    assert_eq!(from_file.cache.admission, Admission::Always);
+    assert_eq!(
+        ServeConfig::default().cache.admission,
+        Admission::SecondAsk,
+        "the default"
+    );
     assert_eq!(from_file.cache.min_ttl, Duration::from_secs(2));
     assert_eq!(from_file.cache.max_ttl, Duration::from_secs(600));
     assert!(!from_file.cache.serve_stale);

@@ -5,6 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use super::Admission;
 use super::error::ValueProblem;
 
 /// The DNS port (RFC 1035 §4.2).
@@ -129,6 +130,15 @@ pub(crate) fn boolean(text: &str) -> Result<bool, ValueProblem> {
         "true" => Ok(true),
         "false" => Ok(false),
         _ => Err(ValueProblem::NotABool),
+    }
+}
+
+/// `second-ask` or `always` (`cache_admission`).
+pub(crate) fn admission(text: &str) -> Result<Admission, ValueProblem> {
+    match text.trim() {
+        "second-ask" => Ok(Admission::SecondAsk),
+        "always" => Ok(Admission::Always),
+        _ => Err(ValueProblem::NotAnAdmission),
     }
 }
 
