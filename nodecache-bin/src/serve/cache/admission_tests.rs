@@ -87,3 +87,23 @@ fn always_stores_every_answer_like_plain_lru() {
     assert_eq!(metrics.cache_admission_refused.get(), 0);
     assert_eq!(metrics.cache_evictions.get(), evicted_filling + 1);
 }
+
+#[test]
+fn a_refused_answer_let_go_is_refilled_by_the_next_miss() {
+    let now = Instant::now();
+    let (cache, metrics, cached) = full_cache(256, Admission::SecondAsk, now);
+    let (_, first, upstream) = exchange("www.example.com", 3000, None);
+    let refused = store(&cache, &first, &upstream, now);
+    assert_eq!(metrics.cache_admission_refused.get(), 1);
+    let refused_at = Arc::as_ptr(&refused);
+    cache.let_go(refused);
+    let (_, second, upstream) = exchange("www.example.com", 3001, None);
+    let next = store(&cache, &second, &upstream, now);
+    assert_eq!(metrics.cache_admission_refused.get(), 2);
+    assert_eq!(Arc::as_ptr(&next), refused_at, "built in the refused one");
+    // An answer the cache holds is only dropped: letting it go keeps it cached.
+    let (_, held, upstream) = exchange("www.example.com", cached[0], None);
+    let stored = store(&cache, &held, &upstream, now);
+    cache.let_go(stored);
+    assert!(is_cached(&cache, cached[0], now));
+}

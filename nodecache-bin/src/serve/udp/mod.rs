@@ -121,7 +121,7 @@ async fn queue_reply(
         } = reply;
         // The in-flight guard goes once the reply is queued: every queued reply is sent
         // before the task ends.
-        let _in_flight = responder.write_forwarded(pending, &outcome, buffer);
+        let _in_flight = responder.write_forwarded(pending, outcome, buffer);
         sender.commit(to);
     }
 }
