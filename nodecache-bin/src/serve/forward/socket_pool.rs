@@ -16,6 +16,12 @@
 //! must then match the port of one of 64 short-lived sockets, the ID (RFC 5452 §9.1: the
 //! source is the connected server, which the kernel enforces too) and, with 0x20, the case
 //! of the name.
+//!
+//! Bursts (see [`outbox`]): the misses a UDP worker starts from one client receive batch
+//! share the slot drawn for the first of them, and their first datagrams leave in one
+//! sendmmsg(2). What changes for a spoofer: nothing for one query (its port is still one of
+//! the 64 random ports, its ID random and unique on the socket); the queries of one burst
+//! share their port, so guessing it right for one is guessing it for all of them at once.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -36,8 +42,11 @@ use super::message::Query;
 use super::random;
 use super::recycle::Datagram;
 
+mod outbox;
 mod waiter;
 
+pub(crate) use self::outbox::Burst;
+pub(super) use self::outbox::Sending;
 pub(super) use self::waiter::{Arrival, Waiter};
 use crate::serve::metrics::Metrics;
 use crate::serve::udp::batch::RecvBatch;
@@ -52,7 +61,7 @@ pub(super) const SOCKET_LIFETIME: Duration = Duration::from_secs(10);
 /// Datagrams one read of a pooled socket can take (see [`read_responses`]). Each buffer
 /// holds [`crate::serve::udp::batch::QUERY_ROOM`] octets; we advertise 1232 (EDNS0), and a
 /// datagram that did not fit may have been cut and is treated like TC.
-const READ_BATCH: usize = 4;
+const READ_BATCH: usize = 32;
 
 thread_local! {
     /// The readers' receive buffers, one set per runtime worker thread (a reader borrows
@@ -175,7 +184,12 @@ impl ServerSockets {
             random::fill(&mut draw);
             draw
         };
-        let socket = self.claim_socket(now, u32::from_ne_bytes([s0, s1, s2, s3]))?;
+        // Inside a burst every registration takes the burst's slot (see `outbox`).
+        let draw = outbox::slot_draw(
+            std::ptr::from_ref(self).addr(),
+            u32::from_ne_bytes([s0, s1, s2, s3]),
+        );
+        let socket = self.claim_socket(now, draw)?;
         let mut id = u16::from_ne_bytes([i0, i1]);
         let mut waiting = socket.waiting();
         for _ in 0..ID_TRIES {

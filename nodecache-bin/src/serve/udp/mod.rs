@@ -24,6 +24,7 @@ use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
+use crate::serve::forward::Burst;
 use crate::serve::metrics::Proto;
 use crate::serve::responder::{Immediate, Responder};
 use batch::{Datagram, RecvBatch, SendBatch};
@@ -60,8 +61,9 @@ pub(crate) async fn serve_udp(
     let mut misses = Misses::default();
     while !stop_requested(&shutdown) {
         let step = receive_step(&socket, &responder, &mut sender, &mut misses);
-        // Misses that finished meanwhile leave with this batch.
-        queue_finished(&socket, &responder, &mut sender, &mut misses).await;
+        // Misses that finished meanwhile leave with this batch; the misses just started
+        // send their queries with it (see `start_burst`).
+        start_burst(&socket, &responder, &mut sender, &mut misses).await;
         flush(&socket, &mut sender).await;
         match step {
             // Drained: now (and only now) wait for the reactor or a miss.
@@ -88,6 +90,34 @@ pub(crate) async fn serve_udp(
         queue_reply(&socket, &responder, &mut sender, reply).await;
         queue_finished(&socket, &responder, &mut sender, &mut misses).await;
         flush(&socket, &mut sender).await;
+    }
+}
+
+/// Polls the misses just started (and queues the replies of any that has finished).
+///
+/// Two or more misses started from one receive batch run their first poll inside a
+/// [`Burst`]: they take one upstream socket per server and their queries leave in one
+/// sendmmsg(2) when it closes, and their answers come back on that socket, read by one
+/// recvmmsg(2). perf stat, dnsperf misses at ~85,000/s on one worker, syscalls per answered
+/// miss: sendto 0.99 → 0.003, recvmmsg 0.50 → 0.19, sendmmsg 0.04 → 0.13, 1.66 → 0.63 in
+/// all (the rest: eventfd writes and epoll_wait of tokio's timer, 0.14 → 0.30, as the
+/// worker now idles between bursts). A lone miss sends at once: a burst would cost it a
+/// second poll and save no syscall.
+async fn start_burst(
+    socket: &UdpSocket,
+    responder: &Responder,
+    sender: &mut SendBatch,
+    misses: &mut Misses,
+) {
+    if misses.take_started() < 2 {
+        queue_finished(socket, responder, sender, misses).await;
+        return;
+    }
+    let burst = Burst::open();
+    queue_finished(socket, responder, sender, misses).await;
+    // The burst's exchanges were told how their sends went: they go on to wait for answers.
+    if burst.close() > 0 {
+        queue_finished(socket, responder, sender, misses).await;
     }
 }
 
