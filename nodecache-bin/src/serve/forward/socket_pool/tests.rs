@@ -202,7 +202,7 @@ async fn a_burst_sends_its_first_datagrams_together_from_one_socket() {
     for (_, waiter) in &sent {
         assert!(matches!(
             waiter.poll_sent(&mut cx),
-            Poll::Ready(SentOutcome::Done(Ok(())))
+            std::task::Poll::Ready(SentOutcome::Done(Ok(())))
         ));
     }
     // One slot, every query counted on it, every datagram from its port, IDs unique.
