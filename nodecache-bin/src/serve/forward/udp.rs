@@ -133,7 +133,7 @@ pub(super) fn exchange<'a>(
                     if let Some(case) = case {
                         query.apply_case(case);
                     }
-                    registration.send(query, &waiter, record.sends == 0)
+                    registration.send(&query, &waiter, record.sends == 0)
                 };
                 let sent = match sending {
                     Sending::Done(done) => done,

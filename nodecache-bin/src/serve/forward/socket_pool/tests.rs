@@ -145,7 +145,7 @@ async fn send_firsts(sockets: &ServerSockets, count: usize) -> Vec<(Registration
             .register(&waiter, Instant::now())
             .expect("registration");
         let query = super::super::message::encode_query(registration.id(), &question);
-        match registration.send(query, &waiter, true) {
+        match registration.send(&query, &waiter, true) {
             Sending::Wait(SendWait::Queued(_)) => {}
             Sending::Done(done) => done.expect("sent"),
             // A fresh socket whose readiness tokio has not seen yet.
@@ -248,7 +248,7 @@ async fn a_retransmit_inside_a_burst_is_sent_at_once() {
             qclass: 1,
         },
     );
-    match registration.send(query, &waiter, false) {
+    match registration.send(&query, &waiter, false) {
         Sending::Done(done) => done.expect("sent"),
         Sending::Wait(SendWait::Queued(_)) => panic!("a retransmit was queued"),
         Sending::Wait(wait) => wait.await.0.expect("sent"),
