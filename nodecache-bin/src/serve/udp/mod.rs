@@ -103,22 +103,38 @@ pub(crate) async fn serve_udp(
 /// all (the rest: eventfd writes and epoll_wait of tokio's timer, 0.14 → 0.30, as the
 /// worker now idles between bursts). A lone miss sends at once: a burst would cost it a
 /// second poll and save no syscall.
+///
+/// The burst is open only for a synchronous stretch (no `.await` inside): its queue is the
+/// thread's, so the task must not move or let another task run before it closes. A reply
+/// batch that fills up meanwhile is sent if the socket has room; if not, the stretch ends
+/// early and the misses not polled yet send on their own.
 async fn start_burst(
     socket: &UdpSocket,
     responder: &Responder,
     sender: &mut SendBatch,
     misses: &mut Misses,
 ) {
-    if misses.take_started() < 2 {
-        queue_finished(socket, responder, sender, misses).await;
-        return;
+    if misses.take_started() >= 2 {
+        let burst = Burst::open();
+        loop {
+            // A full reply batch is sent without waiting, if the socket has room.
+            if sender.next_buffer().is_none()
+                && socket
+                    .try_io(Interest::WRITABLE, || sender.flush(socket))
+                    .is_err()
+            {
+                break;
+            }
+            let Some(reply) = misses.take_finished() else {
+                break;
+            };
+            write_reply(responder, sender, reply);
+        }
+        // The burst's exchanges are told how their sends went: `queue_finished` below polls
+        // them on to wait for their answers.
+        burst.close();
     }
-    let burst = Burst::open();
     queue_finished(socket, responder, sender, misses).await;
-    // The burst's exchanges were told how their sends went: they go on to wait for answers.
-    if burst.close() > 0 {
-        queue_finished(socket, responder, sender, misses).await;
-    }
 }
 
 /// Queues the replies of every miss that has finished, flushing when the batch is full.
@@ -143,6 +159,11 @@ async fn queue_reply(
     if sender.next_buffer().is_none() {
         flush(socket, sender).await;
     }
+    write_reply(responder, sender, reply);
+}
+
+/// Writes one miss's reply into the batch, which has room for it (dropped if not).
+fn write_reply(responder: &Responder, sender: &mut SendBatch, reply: MissReply) {
     if let Some(buffer) = sender.next_buffer() {
         let MissReply {
             pending,

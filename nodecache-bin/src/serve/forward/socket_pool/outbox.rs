@@ -66,9 +66,10 @@ thread_local! {
 
 /// A burst open on this thread; dropping it (or [`Burst::close`]) sends what was queued.
 ///
-/// It is held while the serving task polls the misses it has just started, which all run
-/// on its thread; anything else polled meanwhile on the thread (an exchange woken by a
-/// timer) joins the burst harmlessly: whoever closes it sends every queued datagram.
+/// Held only while the serving task polls the misses it has just started, synchronously
+/// (never across an `.await`: the queue is the thread's, and an exchange waits for its
+/// queued send without a timer of its own, so the burst must close on the thread that
+/// opened it).
 #[derive(Debug)]
 pub(crate) struct Burst(());
 
