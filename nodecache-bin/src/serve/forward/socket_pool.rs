@@ -20,8 +20,10 @@
 //! Bursts (see [`outbox`]): the misses a UDP worker starts from one client receive batch
 //! share the slot drawn for the first of them, and their first datagrams leave in one
 //! sendmmsg(2). What changes for a spoofer: nothing for one query (its port is still one of
-//! the 64 random ports, its ID random and unique on the socket); the queries of one burst
-//! share their port, so guessing it right for one is guessing it for all of them at once.
+//! the 64 random ports, its ID random and unique on the socket, and a blind forgery's chance
+//! still depends only on the number of outstanding (port, ID) pairs); the queries of one
+//! burst share their port, so a spoofer who learnt one port in use reaches all of a burst's
+//! queries or none of them, where before each had its own 1 in 64 chance (see [`outbox`]).
 
 use std::collections::HashMap;
 use std::io;

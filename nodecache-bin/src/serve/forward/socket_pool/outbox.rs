@@ -4,22 +4,23 @@
 //! Why: a burst of N misses cost N sendto(2) calls on up to N sockets, and their answers came
 //! back spread over those sockets: N reader wake-ups and recvmmsg(2) calls. perf stat with
 //! dnsperf at ~80,000 misses/s, one worker: 0.98 sendto and 0.50 recvmmsg per answered miss
-//! (a syscall costs ~170 ns on that VM); with bursts 0.003 sendto, 0.19 recvmmsg and 0.13
-//! sendmmsg (the client replies' included). callgrind: the second poll of each miss in a
-//! burst (for its send's outcome) costs what the sendto's user side saved (+40
-//! instructions per miss, 0.3 %). While a burst is open on a thread (see
-//! [`Burst::open`]) a server's sockets hand every registration the slot drawn for the first
-//! one, and the first send of each exchange to a server is queued here instead of sent; the
-//! burst's end sends the queue, one sendmmsg(2) per run of datagrams for the same socket,
-//! and tells each exchange how its send went (it then goes on exactly as after its own
-//! `try_send`: a full buffer waits for room, an error fails the server over).
+//! (a syscall costs ~170 ns on that VM); with bursts ~0.004 sendto, 0.15-0.19 recvmmsg and
+//! 0.09-0.13 sendmmsg (the client replies' included). callgrind (30,000 misses, 3 runs
+//! each): 358.6-361.0 M instructions before, 352.2-357.0 M with bursts: the second poll of
+//! each miss in a burst (for its send's outcome) costs less than the syscalls' user side
+//! saved.
 //!
-//! What a spoofer gains: nothing per query. A query's port is still one of the
-//! [`super::SOCKETS_PER_SERVER`] random ports open at once (its slot drawn at random for the
-//! burst), its ID random and unique on that socket, its name in random case; the queries of
-//! one burst share the port, as any queries sharing a socket did before, so a spoofer who
-//! learns it from one of them has the port of the others, which the 64 ports open at once
-//! never hid anyway (every port carries ~512 queries in its life).
+//! What changes for a spoofer (RFC 5452 §9.2): for one query, nothing: its port is still
+//! one of the [`super::SOCKETS_PER_SERVER`] random ports open (its slot drawn at random for
+//! the burst), its ID random and unique on that socket, its name in random case; and a blind
+//! forgery's chance is unchanged, since it depends on how many (port, ID) pairs are
+//! outstanding, not on how they are spread over the ports. What changes is that the queries
+//! of one burst stand or fall together: a spoofer who has learnt one port in use (by a side
+//! channel, as SAD DNS did) finds either all of a burst's queries behind it or none, with
+//! the chance one query had before (1 in the slots of the worker's lane: 64 with one
+//! worker), where before each query of the burst took that chance on its own. The expected
+//! number of exposed queries is the same;
+//! a burst he triggers himself is exposed whole or not at all.
 
 use std::cell::RefCell;
 use std::io::{self, IoSlice};
@@ -38,7 +39,8 @@ use crate::serve::udp::batch::BATCH;
 struct Outgoing {
     socket: Arc<PooledSocket>,
     /// The query's octets, copied into a buffer of the outbox's: moving the fixed-size
-    /// `Query` (~290 octets) into the queue cost ~60 instructions per miss more (callgrind).
+    /// `Query` (~290 octets) into the queue cost ~115 instructions per miss in memcpy
+    /// (callgrind).
     datagram: Vec<u8>,
     /// Told how the send went.
     waiter: Arc<Waiter>,
