@@ -19,16 +19,15 @@
 //! channel, as SAD DNS did) finds either all of a burst's queries behind it or none, with
 //! the chance one query had before (1 in the slots of the worker's lane: 64 with one
 //! worker), where before each query of the burst took that chance on its own. The expected
-//! number of exposed queries is the same;
-//! a burst he triggers himself is exposed whole or not at all.
+//! number of exposed queries is the same; a burst he triggers himself is exposed whole or
+//! not at all.
 
 use std::cell::RefCell;
 use std::io::{self, IoSlice};
+use std::pin::Pin;
 use std::sync::Arc;
 
 use rustix::net::{MMsgHdr, SendAncillaryBuffer, SendFlags};
-
-use std::pin::Pin;
 
 use super::super::message::Query;
 use super::waiter::{SendWhenWritable, SentOutcome};
