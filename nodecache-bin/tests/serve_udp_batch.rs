@@ -2,7 +2,8 @@
 //! hits in batches (sendmmsg): 64 queries queued at once from one client socket must each
 //! get its own reply (ID, question case, rcode, records), misses and hits alike, with
 //! truncation decided per query inside a batch. The daemon is stopped (SIGSTOP) while the
-//! client writes, so all 64 wait in its socket and are read as full batches.
+//! client writes, so all 64 wait in its socket and are read as full batches. The misses of
+//! one batch go upstream together, through one pooled socket.
 
 mod serve_common;
 
@@ -207,4 +208,70 @@ fn a_burst_of_64_queries_from_one_socket_gets_64_matching_replies_miss_and_hit()
             }
         }
     }
+}
+
+/// The misses of one receive batch go upstream as one burst: their queries leave through one
+/// pooled socket (one sendmmsg), so NSD sees them all from one source port, where a socket
+/// drawn per query spreads 32 of them over ~20 of the pool's ports.
+#[test]
+fn the_misses_of_one_batch_reach_the_upstream_from_one_port() {
+    if !require_programs(
+        "the_misses_of_one_batch_reach_the_upstream_from_one_port",
+        &["python3"],
+    ) {
+        return;
+    }
+    // One full receive batch of distinct names: no coalescing, no cache hit.
+    const MISSES: u16 = 32;
+    let node = Node::new().expect("node");
+    let daemon = start_daemon(&node, &[]);
+    let capture = node.capture().expect("capture");
+    let mut args = vec!["-c".to_owned(), CLIENT.to_owned(), "5353".to_owned()];
+    for i in 0..MISSES {
+        args.push(format!("{} burst{i}.example.com A 1232", 0x5000 + i));
+    }
+    // Stopped while the client writes: the daemon reads all of them in one batch.
+    daemon.signal("STOP").expect("SIGSTOP");
+    let client = node
+        .pod()
+        .command("python3")
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut client = match client {
+        Ok(client) => client,
+        Err(error) => {
+            let _ = daemon.signal("CONT");
+            panic!("python3 runs: {error}");
+        }
+    };
+    let mut stdout = BufReader::new(client.stdout.take().expect("piped"));
+    let mut line = String::new();
+    let _ = stdout.read_line(&mut line);
+    daemon.signal("CONT").expect("SIGCONT");
+    assert_eq!(line.trim(), "sent");
+    let mut text = String::new();
+    let _ = stdout.read_to_string(&mut text);
+    let _ = client.wait();
+    let replies = parse_replies(&text);
+    assert_eq!(
+        replies.len(),
+        usize::from(MISSES),
+        "every miss answered\n{text}\ndaemon:\n{}",
+        daemon.stderr()
+    );
+    let upstream: Vec<_> = capture
+        .finish()
+        .expect("capture")
+        .into_iter()
+        .filter(|q| q.qname.to_ascii_lowercase().starts_with("burst"))
+        .collect();
+    let names: BTreeSet<String> = upstream
+        .iter()
+        .map(|q| q.qname.to_ascii_lowercase())
+        .collect();
+    assert_eq!(names.len(), usize::from(MISSES), "each miss asked upstream");
+    let ports: BTreeSet<u16> = upstream.iter().map(|q| q.src.port()).collect();
+    assert_eq!(ports.len(), 1, "one burst, one socket: {upstream:?}");
 }

@@ -43,6 +43,7 @@ use std::net::SocketAddr;
 pub(crate) use self::question::Question;
 #[cfg(test)]
 pub(crate) use self::question::QuestionName;
+pub(crate) use self::socket_pool::Burst;
 
 /// Who wants the answer: prefetches yield to clients under the packet budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Long-lived upstream UDP sockets: per server, [`SOCKETS_PER_SERVER`] slots, each holding a
 //! socket bound to its own kernel-chosen ephemeral port and connected to the server. A query
 //! takes a slot at random and an ID unique among the socket's outstanding queries; one reader
-//! task per socket hands each datagram to the query waiting for its ID.
+//! task per socket ([`reader`]) hands each datagram to the query waiting for its ID.
 //!
 //! Why not a fresh socket per query (RFC 5452 §9.2's ideal, and what this module replaced):
 //! socket(2), bind, epoll registration, close and a receive buffer per question were half the
@@ -16,31 +16,38 @@
 //! must then match the port of one of 64 short-lived sockets, the ID (RFC 5452 §9.1: the
 //! source is the connected server, which the kernel enforces too) and, with 0x20, the case
 //! of the name.
+//!
+//! Bursts (see [`outbox`]): the misses a UDP worker starts from one client receive batch
+//! share the slot drawn for the first of them, and their first datagrams leave in one
+//! sendmmsg(2). What changes for a spoofer: nothing for one query (its port is still one of
+//! the 64 random ports, its ID random and unique on the socket, and a blind forgery's chance
+//! still depends only on the number of outstanding (port, ID) pairs); the queries of one
+//! burst share their port, so a spoofer who learnt one port in use reaches all of a burst's
+//! queries or none of them, where before each had its own 1 in 64 chance (see [`outbox`]).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::Poll;
 use std::time::Duration;
 
-use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::message::Query;
 use super::random;
-use super::recycle::Datagram;
 
+mod outbox;
+mod reader;
 mod waiter;
 
+pub(crate) use self::outbox::Burst;
+pub(super) use self::outbox::Sending;
 pub(super) use self::waiter::{Arrival, Waiter};
 use crate::serve::metrics::Metrics;
-use crate::serve::udp::batch::RecvBatch;
 use crate::serve::udp::workers::current_lane;
 
 /// Sockets open at once per upstream server.
@@ -49,16 +56,6 @@ pub(super) const SOCKETS_PER_SERVER: usize = 64;
 pub(super) const QUERIES_PER_SOCKET: u32 = 512;
 /// Longest a socket is used for new queries.
 pub(super) const SOCKET_LIFETIME: Duration = Duration::from_secs(10);
-/// Datagrams one read of a pooled socket can take (see [`read_responses`]). Each buffer
-/// holds [`crate::serve::udp::batch::QUERY_ROOM`] octets; we advertise 1232 (EDNS0), and a
-/// datagram that did not fit may have been cut and is treated like TC.
-const READ_BATCH: usize = 4;
-
-thread_local! {
-    /// The readers' receive buffers, one set per runtime worker thread (a reader borrows
-    /// it only for one synchronous read-and-dispatch step, never across an `.await`).
-    static ANSWERS: RefCell<RecvBatch> = RefCell::new(RecvBatch::with_capacity(READ_BATCH));
-}
 /// Tries at a free ID on one socket (it has at most [`QUERIES_PER_SOCKET`] in use, so the
 /// first almost always succeeds).
 const ID_TRIES: usize = 32;
@@ -175,7 +172,12 @@ impl ServerSockets {
             random::fill(&mut draw);
             draw
         };
-        let socket = self.claim_socket(now, u32::from_ne_bytes([s0, s1, s2, s3]))?;
+        // Inside a burst every registration takes the burst's slot (see `outbox`).
+        let draw = outbox::slot_draw(
+            std::ptr::from_ref(self).addr(),
+            u32::from_ne_bytes([s0, s1, s2, s3]),
+        );
+        let socket = self.claim_socket(now, draw)?;
         let mut id = u16::from_ne_bytes([i0, i1]);
         let mut waiting = socket.waiting();
         for _ in 0..ID_TRIES {
@@ -253,7 +255,7 @@ impl ServerSockets {
             retired: AtomicBool::new(false),
             stop: Notify::new(),
         });
-        tokio::spawn(read_responses(
+        tokio::spawn(reader::read_responses(
             Arc::clone(&pooled),
             Arc::clone(&self.metrics),
         ));
@@ -284,90 +286,6 @@ impl Drop for ServerSockets {
             }
         }
     }
-}
-
-/// Reads `pooled` until it is retired and idle, handing each datagram to the query waiting
-/// for its ID. Anything else (an ID nobody waits for) is ignored and counted in
-/// `upstream_rejected` (RFC 5452 §9.1); the kernel has already dropped datagrams from any
-/// source but the server the socket is connected to (udp(7)).
-///
-/// Reads take up to [`READ_BATCH`] datagrams with one recvmmsg(2). Getting fewer proves the
-/// queue empty, so the step reports `WouldBlock` to the reactor itself, which clears the
-/// readiness (tokio re-arms it if a datagram arrived since it was observed, so none is
-/// missed); reading until the kernel said EAGAIN cost a second, empty read per answer:
-/// a third of the reader's syscalls.
-///
-/// The stop signal is polled once, to register the reader for it, and after that only once
-/// the socket is retired (`retire` sets the flag before it notifies): selecting over a fresh
-/// `Notified` per turn cost the reader ~640 instructions per miss (callgrind). A retired
-/// socket still checks the signal before it reads, so a flood cannot keep its reader alive.
-async fn read_responses(pooled: Arc<PooledSocket>, metrics: Arc<Metrics>) {
-    let mut stop = std::pin::pin!(pooled.stop.notified());
-    let mut stop_registered = false;
-    loop {
-        let go_on = std::future::poll_fn(|cx| {
-            if !stop_registered || pooled.retired.load(Ordering::Relaxed) {
-                stop_registered = true;
-                if stop.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(false);
-                }
-            }
-            pooled.socket.poll_recv_ready(cx).map(|ready| ready.is_ok())
-        })
-        .await;
-        if !go_on {
-            return;
-        }
-        // Errors: `WouldBlock` (drained, see above) or an ICMP error queued on the connected
-        // socket (ECONNREFUSED: the server's port is closed), which reading it cleared; the
-        // queries concerned retransmit or fail over on their own timers.
-        let _ = pooled
-            .socket
-            .try_io(Interest::READABLE, || read_step(&pooled, &metrics));
-        // A flood on one port must not hold the worker thread.
-        tokio::task::consume_budget().await;
-    }
-}
-
-/// One recvmmsg(2) on `pooled` and the dispatch of what it got; `WouldBlock` once the queue
-/// is known to be empty.
-fn read_step(pooled: &PooledSocket, metrics: &Metrics) -> io::Result<()> {
-    ANSWERS.with_borrow_mut(|batch| {
-        let count = batch.receive(&pooled.socket)?;
-        for index in 0..count {
-            let delivered = batch
-                .payload(index)
-                .is_some_and(|(datagram, cut)| dispatch(pooled, datagram, cut));
-            if !delivered {
-                metrics.upstream_rejected.inc();
-            }
-        }
-        if count < batch.capacity() {
-            return Err(io::Error::from(io::ErrorKind::WouldBlock));
-        }
-        Ok(())
-    })
-}
-
-/// Hands `datagram` to the query waiting for its ID on `pooled`; false if nobody is.
-fn dispatch(pooled: &PooledSocket, datagram: &[u8], cut: bool) -> bool {
-    let Some(&[high, low]) = datagram.first_chunk::<2>() else {
-        return false;
-    };
-    let id = u16::from_be_bytes([high, low]);
-    let waiter = pooled
-        .waiting()
-        .iter()
-        .find(|(waiting_id, _)| *waiting_id == id)
-        .map(|(_, waiter)| Arc::clone(waiter));
-    let Some(waiter) = waiter else {
-        return false;
-    };
-    waiter.deliver(Arrival {
-        datagram: Datagram::copy_of(datagram),
-        server: pooled.server,
-        cut,
-    })
 }
 
 /// The socket sets of all servers, created on first use.

@@ -19,7 +19,7 @@ use super::exchange::{TcpOutcome, ask_tcp, priority};
 use super::exchange_state::{Asked, StateLease};
 use super::message::{CaseBits, Verdict, check_response, encode_query, question_case_matches};
 use super::recycle::WaiterLease;
-use super::socket_pool::{Arrival, Registration};
+use super::socket_pool::{Arrival, Registration, Sending};
 use super::zones::Route;
 use super::{ForwardError, Question, Shared, UpstreamResponse};
 
@@ -126,26 +126,24 @@ pub(super) fn exchange<'a>(
                 };
                 // Encoded per send (each server's socket has its own ID) in a block of its own, so
                 // the query is not part of the exchange's future: only a send that finds the
-                // socket's buffer full waits, and that rare wait is boxed with its copy.
-                let sent = {
+                // socket's buffer full waits, and that rare wait is boxed with its copy. A first
+                // send inside a burst is queued and sent with the burst's (see `socket_pool`).
+                let sending = {
                     let mut query = encode_query(registration.id(), question);
                     if let Some(case) = case {
                         query.apply_case(case);
                     }
-                    match registration.try_send(query.as_bytes()) {
-                        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
-                            Err(registration.send_when_writable(query))
-                        }
-                        done => Ok(done),
-                    }
+                    registration.send(&query, &waiter, record.sends == 0)
                 };
-                let sent = match sent {
-                    Ok(done) => done,
-                    Err(wait) => {
-                        let sent = wait.await;
-                        // The wait for room may have taken a while.
-                        clock = Instant::now();
-                        now = clock.saturating_duration_since(start);
+                let sent = match sending {
+                    Sending::Done(done) => done,
+                    Sending::Wait(wait) => {
+                        let (sent, waited) = wait.await;
+                        if waited {
+                            // The wait for room may have taken a while.
+                            clock = Instant::now();
+                            now = clock.saturating_duration_since(start);
+                        }
                         sent
                     }
                 };

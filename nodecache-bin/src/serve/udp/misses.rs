@@ -40,6 +40,8 @@ type Miss = Pin<Box<dyn Future<Output = MissReply> + Send>>;
 #[derive(Default)]
 pub(super) struct Misses {
     running: FuturesUnordered<Miss>,
+    /// Misses started since [`Misses::take_started`] last asked.
+    started: usize,
 }
 
 impl std::fmt::Debug for Misses {
@@ -60,6 +62,7 @@ impl Misses {
         to: SocketAddr,
     ) {
         let responder = Arc::clone(responder);
+        self.started += 1;
         self.running.push(Box::pin(async move {
             let outcome = responder.forward(&pending).await;
             MissReply {
@@ -68,6 +71,11 @@ impl Misses {
                 to,
             }
         }));
+    }
+
+    /// How many misses were started since the last call.
+    pub(super) fn take_started(&mut self) -> usize {
+        std::mem::take(&mut self.started)
     }
 
     /// True when no miss is in flight.

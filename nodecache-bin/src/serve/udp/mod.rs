@@ -24,6 +24,7 @@ use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
+use crate::serve::forward::Burst;
 use crate::serve::metrics::Proto;
 use crate::serve::responder::{Immediate, Responder};
 use batch::{Datagram, RecvBatch, SendBatch};
@@ -60,8 +61,9 @@ pub(crate) async fn serve_udp(
     let mut misses = Misses::default();
     while !stop_requested(&shutdown) {
         let step = receive_step(&socket, &responder, &mut sender, &mut misses);
-        // Misses that finished meanwhile leave with this batch.
-        queue_finished(&socket, &responder, &mut sender, &mut misses).await;
+        // Misses that finished meanwhile leave with this batch; the misses just started
+        // send their queries with it (see `start_burst`).
+        start_burst(&socket, &responder, &mut sender, &mut misses).await;
         flush(&socket, &mut sender).await;
         match step {
             // Drained: now (and only now) wait for the reactor or a miss.
@@ -91,6 +93,50 @@ pub(crate) async fn serve_udp(
     }
 }
 
+/// Polls the misses just started (and queues the replies of any that has finished).
+///
+/// Two or more misses started from one receive batch run their first poll inside a
+/// [`Burst`]: they take one upstream socket per server and their queries leave in one
+/// sendmmsg(2) when it closes, and their answers come back on that socket, read by one
+/// recvmmsg(2). perf stat, dnsperf misses at ~85,000/s on one worker, syscalls per answered
+/// miss: sendto 0.99 → 0.004, recvmmsg 0.50 → 0.15-0.19, sendmmsg 0.04 → 0.09-0.13, 1.66 →
+/// 0.5-0.6 in all (the rest: tokio's timer waking its own driver through the eventfd,
+/// 0.13 → 0.15-0.22 writes, and epoll_wait 0.01 → 0.03-0.06, as the worker idles more). A lone miss sends at once: a burst would cost it a
+/// second poll and save no syscall.
+///
+/// The burst is open only for a synchronous stretch (no `.await` inside): its queue is the
+/// thread's, so the task must not move or let another task run before it closes. A reply
+/// batch that fills up meanwhile is sent if the socket has room; if not, the stretch ends
+/// early and the misses not polled yet send on their own.
+async fn start_burst(
+    socket: &UdpSocket,
+    responder: &Responder,
+    sender: &mut SendBatch,
+    misses: &mut Misses,
+) {
+    if misses.take_started() >= 2 {
+        let burst = Burst::open();
+        loop {
+            // A full reply batch is sent without waiting, if the socket has room.
+            if sender.next_buffer().is_none()
+                && socket
+                    .try_io(Interest::WRITABLE, || sender.flush(socket))
+                    .is_err()
+            {
+                break;
+            }
+            let Some(reply) = misses.take_finished() else {
+                break;
+            };
+            write_reply(responder, sender, reply);
+        }
+        // The burst's exchanges are told how their sends went: `queue_finished` below polls
+        // them on to wait for their answers.
+        burst.close();
+    }
+    queue_finished(socket, responder, sender, misses).await;
+}
+
 /// Queues the replies of every miss that has finished, flushing when the batch is full.
 async fn queue_finished(
     socket: &UdpSocket,
@@ -113,6 +159,11 @@ async fn queue_reply(
     if sender.next_buffer().is_none() {
         flush(socket, sender).await;
     }
+    write_reply(responder, sender, reply);
+}
+
+/// Writes one miss's reply into the batch, which has room for it (dropped if not).
+fn write_reply(responder: &Responder, sender: &mut SendBatch, reply: MissReply) {
     if let Some(buffer) = sender.next_buffer() {
         let MissReply {
             pending,

@@ -2,7 +2,10 @@
 
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
+use super::outbox::SendWait;
+use super::waiter::SentOutcome;
 use super::*;
 
 /// `count` registrations on `sockets`, held.
@@ -123,4 +126,135 @@ async fn a_retired_socket_lets_its_reader_go_once_idle() {
         );
         tokio::task::yield_now().await;
     }
+}
+
+/// The queries of a burst: `count` registrations on `sockets`, each sending its query as a
+/// first datagram; returns the registrations and their waiters.
+async fn send_firsts(sockets: &ServerSockets, count: usize) -> Vec<(Registration, Arc<Waiter>)> {
+    let mut wire = b"\x07example\x03com\x00".to_vec();
+    wire.make_ascii_lowercase();
+    let question = super::super::Question {
+        name: super::super::QuestionName::new(&wire).expect("name"),
+        qtype: 1,
+        qclass: 1,
+    };
+    let mut sent = Vec::new();
+    for _ in 0..count {
+        let waiter = Arc::new(Waiter::default());
+        let registration = sockets
+            .register(&waiter, Instant::now())
+            .expect("registration");
+        let query = super::super::message::encode_query(registration.id(), &question);
+        match registration.send(&query, &waiter, true) {
+            Sending::Wait(SendWait::Queued(_)) => {}
+            Sending::Done(done) => done.expect("sent"),
+            // A fresh socket whose readiness tokio has not seen yet.
+            Sending::Wait(wait) => wait.await.0.expect("sent"),
+        }
+        sent.push((registration, waiter));
+    }
+    sent
+}
+
+/// The source ports and IDs of `count` datagrams read from `upstream`.
+fn receive(upstream: &std::net::UdpSocket, count: usize) -> (HashSet<u16>, HashSet<u16>) {
+    let (mut ports, mut ids) = (HashSet::new(), HashSet::new());
+    let mut buffer = [0u8; 512];
+    for _ in 0..count {
+        let (len, from) = upstream.recv_from(&mut buffer).expect("a query");
+        assert!(len > 12);
+        ports.insert(from.port());
+        ids.insert(u16::from_be_bytes([buffer[0], buffer[1]]));
+    }
+    (ports, ids)
+}
+
+/// A fake upstream on the host's loopback (a socket that only counts what it receives).
+fn fake_upstream() -> std::net::UdpSocket {
+    let upstream = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    upstream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    upstream
+}
+
+#[tokio::test]
+async fn a_burst_sends_its_first_datagrams_together_from_one_socket() {
+    let upstream = fake_upstream();
+    let server = upstream.local_addr().expect("addr");
+    let sockets = ServerSockets::new(server, Arc::new(Metrics::default()));
+    const BURST: usize = 16;
+    let burst = Burst::open();
+    let sent = send_firsts(&sockets, BURST).await;
+    // Queued, not sent: nothing has left yet.
+    upstream.set_nonblocking(true).expect("nonblocking");
+    assert_eq!(
+        upstream
+            .recv_from(&mut [0u8; 512])
+            .map_err(|e| e.kind())
+            .err(),
+        Some(io::ErrorKind::WouldBlock)
+    );
+    upstream.set_nonblocking(false).expect("blocking");
+    assert_eq!(burst.close(), BURST, "every first datagram was queued");
+    // Each exchange is told its send went.
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for (_, waiter) in &sent {
+        assert!(matches!(
+            waiter.poll_sent(&mut cx),
+            std::task::Poll::Ready(SentOutcome::Done(Ok(())))
+        ));
+    }
+    // One slot, every query counted on it, every datagram from its port, IDs unique.
+    let live: Vec<u32> = sockets
+        .slots
+        .iter()
+        .filter_map(|slot| {
+            slot.lock()
+                .ok()
+                .and_then(|live| live.as_ref().map(|l| l.queries))
+        })
+        .collect();
+    assert_eq!(live, [BURST as u32]);
+    let (ports, ids) = receive(&upstream, BURST);
+    assert_eq!(ports.len(), 1, "one socket: {ports:?}");
+    let expected: HashSet<u16> = sent.iter().map(|(r, _)| r.id()).collect();
+    assert_eq!(ids, expected);
+    // Outside a burst every query draws its slot and is sent at once: 16 draws among 64
+    // slots landing all on one has a chance of 64^-15.
+    let alone = send_firsts(&sockets, BURST).await;
+    let (ports, _) = receive(&upstream, BURST);
+    assert!(ports.len() > 1, "{ports:?}");
+    drop((sent, alone));
+}
+
+#[tokio::test]
+async fn a_retransmit_inside_a_burst_is_sent_at_once() {
+    let upstream = fake_upstream();
+    let sockets = ServerSockets::new(
+        upstream.local_addr().expect("addr"),
+        Arc::new(Metrics::default()),
+    );
+    let waiter = Arc::new(Waiter::default());
+    let registration = sockets
+        .register(&waiter, Instant::now())
+        .expect("registration");
+    let burst = Burst::open();
+    let query = super::super::message::encode_query(
+        registration.id(),
+        &super::super::Question {
+            name: super::super::QuestionName::new(b"\x01a\x00").expect("name"),
+            qtype: 1,
+            qclass: 1,
+        },
+    );
+    match registration.send(&query, &waiter, false) {
+        Sending::Done(done) => done.expect("sent"),
+        Sending::Wait(SendWait::Queued(_)) => panic!("a retransmit was queued"),
+        Sending::Wait(wait) => wait.await.0.expect("sent"),
+    }
+    assert_eq!(burst.close(), 0);
+    let (ports, ids) = receive(&upstream, 1);
+    assert_eq!(ports.len(), 1);
+    assert_eq!(ids, HashSet::from([registration.id()]));
 }

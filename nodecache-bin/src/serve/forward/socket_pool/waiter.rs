@@ -42,6 +42,30 @@ struct Inbox {
     more: std::collections::VecDeque<Arrival>,
     /// Who to wake at the next delivery (the exchange, while it waits).
     waker: Option<Waker>,
+    /// How the exchange's first datagram, queued in a burst (see `outbox`), went; until
+    /// the exchange [took](Waiter::poll_sent) it.
+    sent: Option<SentOutcome>,
+}
+
+/// How a datagram queued in a burst went.
+pub(in crate::serve::forward) enum SentOutcome {
+    /// Sent, or failed with this error.
+    Done(std::io::Result<()>),
+    /// The socket's buffer was full: this sends it once there is room.
+    WhenWritable(SendWhenWritable),
+}
+
+/// A send waiting for room in its socket's buffer.
+pub(in crate::serve::forward) type SendWhenWritable =
+    std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
+
+impl std::fmt::Debug for SentOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SentOutcome::Done(done) => f.debug_tuple("Done").field(done).finish(),
+            SentOutcome::WhenWritable(_) => f.write_str("WhenWritable"),
+        }
+    }
 }
 
 impl Waiter {
@@ -66,6 +90,32 @@ impl Waiter {
             slot @ None => *slot = Some(cx.waker().clone()),
         }
         Poll::Pending
+    }
+
+    /// Ready with how the datagram queued in a burst went, once the burst's end sent it;
+    /// otherwise the task of `cx` is woken then.
+    pub(in crate::serve::forward) fn poll_sent(&self, cx: &mut Context<'_>) -> Poll<SentOutcome> {
+        let mut inbox = self.inbox.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(sent) = inbox.sent.take() {
+            return Poll::Ready(sent);
+        }
+        match &mut inbox.waker {
+            Some(waker) => waker.clone_from(cx.waker()),
+            slot @ None => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Tells the exchange how its queued datagram went, and wakes it.
+    pub(super) fn report_sent(&self, sent: SentOutcome) {
+        let waker = {
+            let mut inbox = self.inbox.lock().unwrap_or_else(PoisonError::into_inner);
+            inbox.sent = Some(sent);
+            inbox.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     /// Hands `arrival` over and wakes the exchange waiting for it; false (dropped) when the
