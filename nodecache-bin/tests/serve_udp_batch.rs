@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 
-use testbed::{Corpus, Expected, Node, require_programs};
+use testbed::{Corpus, Daemon, Expected, Node, require_programs};
 
 use serve_common::{ask_nsd, records, start_daemon};
 
@@ -154,31 +154,7 @@ fn a_burst_of_64_queries_from_one_socket_gets_64_matching_replies_miss_and_hit()
             args.push(format!("{id} {} {} {}", question.0, question.1, question.2));
             sent.insert(id, question);
         }
-        daemon.signal("STOP").expect("SIGSTOP");
-        let client = node
-            .pod()
-            .command("python3")
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
-        let mut client = match client {
-            Ok(client) => client,
-            Err(error) => {
-                let _ = daemon.signal("CONT");
-                panic!("python3 runs: {error}");
-            }
-        };
-        // Every query is in the daemon's socket once the client says so.
-        let mut stdout = BufReader::new(client.stdout.take().expect("piped"));
-        let mut line = String::new();
-        let _ = stdout.read_line(&mut line);
-        daemon.signal("CONT").expect("SIGCONT");
-        assert_eq!(line.trim(), "sent", "{round}");
-        // The client gives up by itself 10 s after sending.
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        let _ = client.wait();
+        let text = send_while_stopped(&node, &daemon, &args);
         let replies = parse_replies(&text);
         assert_eq!(
             replies.len(),
@@ -231,29 +207,7 @@ fn the_misses_of_one_batch_reach_the_upstream_from_one_port() {
         args.push(format!("{} burst{i}.example.com A 1232", 0x5000 + i));
     }
     // Stopped while the client writes: the daemon reads all of them in one batch.
-    daemon.signal("STOP").expect("SIGSTOP");
-    let client = node
-        .pod()
-        .command("python3")
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut client = match client {
-        Ok(client) => client,
-        Err(error) => {
-            let _ = daemon.signal("CONT");
-            panic!("python3 runs: {error}");
-        }
-    };
-    let mut stdout = BufReader::new(client.stdout.take().expect("piped"));
-    let mut line = String::new();
-    let _ = stdout.read_line(&mut line);
-    daemon.signal("CONT").expect("SIGCONT");
-    assert_eq!(line.trim(), "sent");
-    let mut text = String::new();
-    let _ = stdout.read_to_string(&mut text);
-    let _ = client.wait();
+    let text = send_while_stopped(&node, &daemon, &args);
     let replies = parse_replies(&text);
     assert_eq!(
         replies.len(),
@@ -274,4 +228,35 @@ fn the_misses_of_one_batch_reach_the_upstream_from_one_port() {
     assert_eq!(names.len(), usize::from(MISSES), "each miss asked upstream");
     let ports: BTreeSet<u16> = upstream.iter().map(|q| q.src.port()).collect();
     assert_eq!(ports.len(), 1, "one burst, one socket: {upstream:?}");
+}
+
+/// Runs the client with `args` while the daemon is stopped (SIGSTOP), so every query waits in
+/// the daemon's socket, then lets the daemon go on (SIGCONT); returns the client's reply
+/// lines. The client gives up by itself 10 s after sending.
+fn send_while_stopped(node: &Node, daemon: &Daemon, args: &[String]) -> String {
+    daemon.signal("STOP").expect("SIGSTOP");
+    let client = node
+        .pod()
+        .command("python3")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut client = match client {
+        Ok(client) => client,
+        Err(error) => {
+            let _ = daemon.signal("CONT");
+            panic!("python3 runs: {error}");
+        }
+    };
+    // Every query is in the daemon's socket once the client says so.
+    let mut stdout = BufReader::new(client.stdout.take().expect("piped"));
+    let mut line = String::new();
+    let _ = stdout.read_line(&mut line);
+    daemon.signal("CONT").expect("SIGCONT");
+    assert_eq!(line.trim(), "sent");
+    let mut text = String::new();
+    let _ = stdout.read_to_string(&mut text);
+    let _ = client.wait();
+    text
 }
