@@ -278,6 +278,11 @@ impl Forwarder {
             .zones
             .write()
             .unwrap_or_else(PoisonError::into_inner) = table;
+        let servers: Vec<SocketAddr> = upstreams
+            .iter()
+            .flat_map(|zone| zone.servers.iter().copied())
+            .collect();
+        self.shared.udp.keep_only(&servers);
     }
 }
 

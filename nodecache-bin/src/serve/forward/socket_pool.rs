@@ -317,6 +317,27 @@ impl UdpSockets {
                 .or_insert_with(|| Arc::new(ServerSockets::new(server, Arc::clone(&self.metrics)))),
         )
     }
+
+    /// Forgets the socket sets of servers not in `servers` (the upstreams after a reload):
+    /// a forgotten set closes its sockets once the last route holding it (an exchange still
+    /// on the old zone table) lets go. Without this every server ever configured kept up to
+    /// [`SOCKETS_PER_SERVER`] sockets and their readers open until exit.
+    pub(super) fn keep_only(&self, servers: &[SocketAddr]) {
+        self.by_server
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|server, _| servers.contains(server));
+    }
+
+    /// The servers with a socket set (for tests).
+    #[cfg(test)]
+    pub(super) fn servers(&self) -> Vec<SocketAddr> {
+        let by_server = self
+            .by_server
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        by_server.keys().copied().collect()
+    }
 }
 
 #[cfg(test)]

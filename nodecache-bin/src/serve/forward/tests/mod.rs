@@ -296,6 +296,8 @@ async fn zones_route_and_replace() {
         server_for(&forwarder, "www.example.com").await,
         cluster.addr
     );
+    // The server no longer configured has its sockets let go.
+    assert_eq!(forwarder.shared.udp.servers(), vec![cluster.addr]);
 }
 
 #[tokio::test]
