@@ -307,9 +307,7 @@ impl<V: Clone> Cache<V> {
         if self.held.load(Ordering::Relaxed) < self.config.capacity {
             return true;
         }
-        self.shard(hash)
-            .lock()
-            .admits(key.as_bytes(), hash.0, now, true)
+        self.shard(hash).lock().admits(key.as_bytes(), hash.0, now)
     }
 
     /// Removes the entry for `key`; true when there was one.

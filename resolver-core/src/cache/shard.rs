@@ -249,13 +249,13 @@ impl<V: Clone> Shard<V> {
         }
     }
 
-    /// Whether a new entry for `key` may be stored at `now` (see
-    /// [`super::Cache::admits_hashed`]): yes when storing it pushes no fresh entry out (the
-    /// shard has room and the cache is not `cache_full`, the key is held already, or the
-    /// least recently used entry has expired); otherwise only if the doorkeeper saw the key
-    /// refused recently (its second ask), and a first ask is recorded.
-    pub(super) fn admits(&mut self, key: &[u8], hash: u64, now: Instant, cache_full: bool) -> bool {
-        if !(cache_full || self.map.len() >= self.capacity) || self.tail == NIL {
+    /// Whether a new entry for `key` may be stored at `now`, the whole cache being full
+    /// (see [`super::Cache::admits_hashed`]): yes when storing it pushes no fresh entry out
+    /// (the shard is empty, the key is held already, or the least recently used entry has
+    /// expired); otherwise only if the doorkeeper saw the key refused recently (its second
+    /// ask), and a first ask is recorded.
+    pub(super) fn admits(&mut self, key: &[u8], hash: u64, now: Instant) -> bool {
+        if self.tail == NIL {
             return true;
         }
         if let Some(&index) = self.map.get(&hash)
