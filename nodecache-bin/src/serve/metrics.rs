@@ -4,8 +4,9 @@
 //! Every field is public to the crate so each part of the daemon bumps its own without a
 //! registry lookup; `render` (admin side) decides names and labels.
 
-use std::sync::OnceLock;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 /// A monotonically increasing count.
@@ -81,7 +82,6 @@ impl Histogram {
             .add(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
     }
     /// Observations so far.
-    #[cfg(test)]
     pub(crate) fn count(&self) -> u64 {
         self.buckets.iter().map(Counter::get).sum()
     }
@@ -145,8 +145,8 @@ pub(crate) struct Metrics {
     pub(crate) cache_admission_refused: Counter,
 
     // --- upstream (coredns_proxy_* and nodecache_*) ---
-    /// Round-trip time of upstream exchanges that got an answer.
-    pub(crate) upstream_duration: Histogram,
+    /// Time of upstream exchanges that got an answer, per server and rcode.
+    pub(crate) upstream_durations: UpstreamDurations,
     /// Upstream datagrams/messages sent (first sends and retransmits).
     pub(crate) upstream_sends: Counter,
     /// Upstream retransmits.
@@ -242,5 +242,74 @@ impl Metrics {
             counter.inc();
         }
         self.request_duration.observe(elapsed);
+    }
+}
+
+/// Upstream exchange times per server (`coredns_proxy_request_duration_seconds{to, rcode}`):
+/// which upstream is slow is the first question when lookups are. Each server's histograms
+/// are shared with its UDP socket set ([`UpstreamDurations::of`]), so recording one is a
+/// few atomic adds, no lookup.
+///
+/// A server stays listed once used, after a reload removed it too: a Prometheus series
+/// must not vanish while it may still be scraped, and the list grows only with servers
+/// ever configured (~300 octets each).
+#[derive(Debug, Default)]
+pub(crate) struct UpstreamDurations {
+    servers: Mutex<Vec<(SocketAddr, Arc<ServerDurations>)>>,
+}
+
+/// One upstream server's exchange times, by the rcode of its answer: only NOERROR and
+/// NXDOMAIN answers end an exchange (any other rcode makes the forwarder ask elsewhere).
+#[derive(Debug, Default)]
+pub(crate) struct ServerDurations {
+    /// Answers with NOERROR.
+    pub(crate) noerror: Histogram,
+    /// Answers with NXDOMAIN.
+    pub(crate) nxdomain: Histogram,
+}
+
+impl ServerDurations {
+    /// Records the exchange time of an answer with `rcode`.
+    pub(crate) fn observe(&self, rcode: u16, took: Duration) {
+        // RFC 1035 §4.1.1: 3 is NXDOMAIN (name error).
+        let histogram = if rcode == 3 {
+            &self.nxdomain
+        } else {
+            &self.noerror
+        };
+        histogram.observe(took);
+    }
+}
+
+impl UpstreamDurations {
+    /// The histograms of `server`, created on first use.
+    pub(crate) fn of(&self, server: SocketAddr) -> Arc<ServerDurations> {
+        let mut servers = self.servers.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, durations)) = servers.iter().find(|(known, _)| *known == server) {
+            return Arc::clone(durations);
+        }
+        let durations = Arc::new(ServerDurations::default());
+        servers.push((server, Arc::clone(&durations)));
+        durations
+    }
+
+    /// Every server's histograms, in address order (for `/metrics`).
+    pub(crate) fn by_server(&self) -> Vec<(SocketAddr, Arc<ServerDurations>)> {
+        let mut servers = self
+            .servers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        servers.sort_by_key(|(server, _)| *server);
+        servers
+    }
+
+    /// Answers recorded, all servers together.
+    #[cfg(test)]
+    pub(crate) fn count(&self) -> u64 {
+        self.by_server()
+            .iter()
+            .map(|(_, d)| d.noerror.count() + d.nxdomain.count())
+            .sum()
     }
 }

@@ -9,9 +9,10 @@
 //!   answer; the daemon is one piece);
 //! - `coredns_cache_evictions_total{type}` is `"all"`: evictions are not split into
 //!   success/denial;
-//! - `coredns_proxy_request_duration_seconds` has `to=""` and `rcode=""`: upstream round
-//!   trips are one histogram, not per server and rcode (an empty label equals no label in
-//!   PromQL, so `sum by (le)` queries work unchanged).
+//! - `coredns_proxy_request_duration_seconds{proxy_name="forward", to, rcode}`: per upstream
+//!   server (`IP:PORT`) and answer rcode (NOERROR or NXDOMAIN, the only ones that end an
+//!   exchange), as CoreDNS's forward plugin labels it; the time is the whole exchange's,
+//!   retransmits and failover included, until that server's answer.
 //!
 //! Everything CoreDNS has no name for is `nodecache_*`.
 
@@ -88,6 +89,11 @@ impl Exposition {
     /// `_sum` in seconds, `_count`.
     fn histogram(&mut self, name: &str, help: &str, labels: &[(&str, &str)], h: &Histogram) {
         self.family(name, "histogram", help);
+        self.histogram_series(name, labels, h);
+    }
+
+    /// One series of a histogram family already announced.
+    fn histogram_series(&mut self, name: &str, labels: &[(&str, &str)], h: &Histogram) {
         let bucket_name = format!("{name}_bucket");
         let mut cumulative = 0u64;
         let bounds = TIME_BUCKETS.iter().map(|bound| bound.to_string());
@@ -194,12 +200,25 @@ pub(crate) fn render(metrics: &Metrics) -> String {
     );
 
     // --- coredns_proxy_* ---
-    x.histogram(
-        "coredns_proxy_request_duration_seconds",
-        "Histogram of the time each upstream request took (all upstreams together).",
-        &[("proxy_name", "forward"), ("to", ""), ("rcode", "")],
-        &metrics.upstream_duration,
+    let name = "coredns_proxy_request_duration_seconds";
+    x.family(
+        name,
+        "histogram",
+        "Histogram of the time each upstream request took, per upstream and rcode.",
     );
+    for (server, durations) in metrics.upstream_durations.by_server() {
+        let to = server.to_string();
+        for (rcode, histogram) in [
+            ("NOERROR", &durations.noerror),
+            ("NXDOMAIN", &durations.nxdomain),
+        ] {
+            // A series on first use, as CoreDNS's.
+            if histogram.count() > 0 {
+                let labels = [("proxy_name", "forward"), ("to", &to), ("rcode", rcode)];
+                x.histogram_series(name, &labels, histogram);
+            }
+        }
+    }
 
     render_nodecache(&mut x, metrics);
     x.out

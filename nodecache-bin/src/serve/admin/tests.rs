@@ -106,7 +106,11 @@ fn render_is_well_formed_and_reflects_bumps() {
     metrics.cache_misses.add(3);
     metrics.cache_entries_denial.set(4);
     metrics.pool_connections.set(2);
-    metrics.upstream_duration.observe(Duration::from_millis(1));
+    let upstream = SocketAddr::from(([198, 18, 0, 53], 53));
+    metrics
+        .upstream_durations
+        .of(upstream)
+        .observe(3, Duration::from_millis(1));
     let text = render(&metrics);
     let (samples, families) = parse_exposition(&text);
 
@@ -173,8 +177,22 @@ fn render_is_well_formed_and_reflects_bumps() {
     );
     let proxy = "coredns_proxy_request_duration_seconds_count";
     assert_eq!(
-        value(&samples, proxy, &[("proxy_name", "forward")]),
+        value(
+            &samples,
+            proxy,
+            &[
+                ("proxy_name", "forward"),
+                ("to", "198.18.0.53:53"),
+                ("rcode", "NXDOMAIN")
+            ]
+        ),
         Some(1.0)
+    );
+    let noerror = [("to", "198.18.0.53:53"), ("rcode", "NOERROR")];
+    assert_eq!(
+        value(&samples, proxy, &noerror),
+        None,
+        "no series before its first answer"
     );
 
     // Histogram: buckets cumulative, one per bound plus +Inf, +Inf equal to _count.

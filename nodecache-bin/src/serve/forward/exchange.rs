@@ -11,6 +11,7 @@ use super::message::{Verdict, check_response, encode_query, message_id};
 use super::pool::PoolError;
 use super::zones::Route;
 use super::{ForwardError, Priority, Question, Shared, UpstreamResponse};
+use crate::serve::message::{offset, read_u16};
 
 /// What one TCP question to one server gave.
 #[derive(Debug)]
@@ -60,7 +61,16 @@ pub(super) fn run<'a>(
             let took = response
                 .received_at
                 .saturating_duration_since(started.into_std());
-            shared.metrics.upstream_duration.observe(took);
+            // The route's servers are few (a zone lists a handful): a scan, no map.
+            let answered = route
+                .servers
+                .iter()
+                .zip(&route.sockets)
+                .find(|(server, _)| **server == response.server);
+            if let Some((_, sockets)) = answered {
+                let rcode = read_u16(&response.message, offset::FLAGS).unwrap_or(0) & 0x000f;
+                sockets.durations().observe(rcode, took);
+            }
         }
         result
     }

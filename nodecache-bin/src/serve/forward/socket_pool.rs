@@ -47,7 +47,7 @@ mod waiter;
 pub(crate) use self::outbox::Burst;
 pub(super) use self::outbox::Sending;
 pub(super) use self::waiter::{Arrival, Waiter};
-use crate::serve::metrics::Metrics;
+use crate::serve::metrics::{Metrics, ServerDurations};
 use crate::serve::udp::workers::current_lane;
 
 /// Sockets open at once per upstream server.
@@ -105,6 +105,8 @@ pub(super) struct ServerSockets {
     server: SocketAddr,
     slots: Box<[Mutex<Option<Live>>]>,
     metrics: Arc<Metrics>,
+    /// The server's exchange times, recorded by exchanges that got its answer (UDP or TCP).
+    durations: Arc<ServerDurations>,
 }
 
 /// One query's claim on a socket and ID; dropping it forgets the ID.
@@ -158,8 +160,14 @@ impl ServerSockets {
         ServerSockets {
             server,
             slots: (0..SOCKETS_PER_SERVER).map(|_| Mutex::new(None)).collect(),
+            durations: metrics.upstream_durations.of(server),
             metrics,
         }
+    }
+
+    /// The server's exchange times (`coredns_proxy_request_duration_seconds`).
+    pub(super) fn durations(&self) -> &ServerDurations {
+        &self.durations
     }
 
     /// Claims a random socket and a free ID on it for a query whose datagrams go to

@@ -78,7 +78,14 @@ async fn lost_first_datagram_is_retransmitted_after_first_retransmit() {
     assert_eq!(fake.udp(), 2);
     assert_eq!(metrics.upstream_sends.get(), 2);
     assert_eq!(metrics.upstream_retransmits.get(), 1);
-    assert_eq!(metrics.upstream_duration.count(), 1);
+    assert_eq!(metrics.upstream_durations.count(), 1);
+    let by_server = metrics.upstream_durations.by_server();
+    assert_eq!(by_server.len(), 1);
+    assert_eq!(
+        by_server[0].0, fake.addr,
+        "recorded for the server that answered"
+    );
+    assert_eq!(by_server[0].1.noerror.count(), 1);
     // The default first retransmit is 50 ms.
     assert!(elapsed >= Duration::from_millis(50), "{elapsed:?}");
     assert!(elapsed < Duration::from_millis(250), "{elapsed:?}");
