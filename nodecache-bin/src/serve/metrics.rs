@@ -271,8 +271,7 @@ pub(crate) struct ServerDurations {
 impl ServerDurations {
     /// Records the exchange time of an answer with `rcode`.
     pub(crate) fn observe(&self, rcode: u16, took: Duration) {
-        // RFC 1035 §4.1.1: 3 is NXDOMAIN (name error).
-        let histogram = if rcode == 3 {
+        let histogram = if rcode == crate::serve::message::rcode::NXDOMAIN {
             &self.nxdomain
         } else {
             &self.noerror

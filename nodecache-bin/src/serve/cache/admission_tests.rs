@@ -11,9 +11,10 @@ use crate::serve::message::tests::query;
 use crate::serve::metrics::Metrics;
 
 /// A cache of `size` entries (256 in the tests: with 16 shards, no shard is left empty,
-/// and an empty shard takes a new entry without evicting anything) filled with fresh answers (one name, a query type each from
-/// 1000 on; keys never hash evenly over the 16 shards, so a few may have been pushed out of
-/// a crowded shard on the way): the cache, its metrics and the query types cached.
+/// and an empty shard takes a new entry without evicting anything) filled with fresh
+/// answers (one name, a query type each from 1000 on; keys never hash evenly over the 16
+/// shards, so a few may have been pushed out of a crowded shard on the way): the cache,
+/// its metrics and the query types cached.
 fn full_cache(
     size: usize,
     admission: Admission,

@@ -11,7 +11,7 @@ use super::message::{Verdict, check_response, encode_query, message_id};
 use super::pool::PoolError;
 use super::zones::Route;
 use super::{ForwardError, Priority, Question, Shared, UpstreamResponse};
-use crate::serve::message::{offset, read_u16};
+use crate::serve::message::{flags, offset, read_u16};
 
 /// What one TCP question to one server gave.
 #[derive(Debug)]
@@ -68,7 +68,8 @@ pub(super) fn run<'a>(
                 .zip(&route.sockets)
                 .find(|(server, _)| **server == response.server);
             if let Some((_, sockets)) = answered {
-                let rcode = read_u16(&response.message, offset::FLAGS).unwrap_or(0) & 0x000f;
+                let rcode =
+                    read_u16(&response.message, offset::FLAGS).unwrap_or(0) & flags::RCODE_MASK;
                 sockets.durations().observe(rcode, took);
             }
         }

@@ -101,8 +101,8 @@ pub(crate) async fn serve_udp(
 /// recvmmsg(2). perf stat, dnsperf misses at ~85,000/s on one worker, syscalls per answered
 /// miss: sendto 0.99 → 0.004, recvmmsg 0.50 → 0.15-0.19, sendmmsg 0.04 → 0.09-0.13, 1.66 →
 /// 0.5-0.6 in all (the rest: tokio's timer waking its own driver through the eventfd,
-/// 0.13 → 0.15-0.22 writes, and epoll_wait 0.01 → 0.03-0.06, as the worker idles more). A lone miss sends at once: a burst would cost it a
-/// second poll and save no syscall.
+/// 0.13 → 0.15-0.22 writes, and epoll_wait 0.01 → 0.03-0.06, as the worker idles more).
+/// A lone miss sends at once: a burst would cost it a second poll and save no syscall.
 ///
 /// The burst is open only for a synchronous stretch (no `.await` inside): its queue is the
 /// thread's, so the task must not move or let another task run before it closes. A reply
